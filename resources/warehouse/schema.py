@@ -1,0 +1,269 @@
+"""The warehouse contract: every table Scout's assets write and dbt reads.
+
+One place declares each table's columns (with a logical type), its key and how a
+partitioned write addresses it. The backends turn logical types into their own DDL;
+nothing else in the project spells a column type. Changing a table here is a schema
+change for dbt too (``dbt_project/models/sources.yml`` names the same tables).
+
+Logical types: ``text``, ``int`` (64-bit), ``float`` (double), ``bool``, ``date``,
+``timestamp`` (UTC, without time zone). Lists are never stored: one row per element
+(``profile_sightings``) keeps both SQL dialects and dbt simple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table.
+
+    ``key`` is the set of columns that identify one row (a primary key in both backends).
+    ``partition_columns`` are the columns a partitioned asset's write replaces by; an empty
+    tuple marks an append-only ledger whose rows are never rewritten.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    partition_columns: tuple[str, ...] = ()
+    description: str = ""
+    indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    @property
+    def is_ledger(self) -> bool:
+        return not self.partition_columns
+
+
+# Columns shared by every normalized-profile row (snapshots and the current table).
+PROFILE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("platform", "text"),
+    ("platform_id", "text"),
+    ("handle", "text"),
+    ("name", "text"),
+    ("bio", "text"),
+    ("location", "text"),
+    ("category", "text"),
+    ("created_at", "timestamp"),
+    ("followers", "int"),
+    ("following", "int"),
+    ("statuses", "int"),
+    ("favorites", "int"),
+    ("listed", "int"),
+    ("media", "int"),
+    ("verified", "bool"),
+    ("blue_verified", "bool"),
+    ("default_profile", "bool"),
+    ("default_profile_image", "bool"),
+    ("possibly_sensitive", "bool"),
+    ("can_dm", "bool"),
+    ("protected", "bool"),
+    ("source_shape", "text"),
+)
+
+HAS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("platform", "text"),
+    ("platform_id", "text"),
+    ("partition_date", "date"),
+    ("handle", "text"),
+    ("has", "float"),
+    ("likely_is", "text"),
+    ("raw_score", "float"),
+    ("penalty", "float"),
+    ("s_bot", "float"),
+    ("s_creator", "float"),
+    ("s_entity", "float"),
+    ("s_person", "float"),
+    ("r_ff", "float"),
+    ("r_eng", "float"),
+    ("r_list", "float"),
+    ("r_media", "float"),
+    ("a_age", "float"),
+    ("a_activity", "float"),
+    ("p_custom", "float"),
+    ("p_safe", "float"),
+    ("p_verified", "float"),
+    ("missing_inputs", "text"),
+    ("has_version", "text"),
+    ("as_of", "timestamp"),
+)
+
+RAW_SEARCHES = Table(
+    name="raw_searches",
+    description="One search response page, verbatim, with the request that produced it. Append-only.",
+    columns=(
+        ("request_id", "text"),
+        ("platform", "text"),
+        ("keyword", "text"),
+        ("partition_date", "date"),
+        ("page", "int"),
+        ("cursor_in", "text"),
+        ("cursor_out", "text"),
+        ("status", "int"),
+        ("request_url", "text"),
+        ("request_params", "text"),
+        ("payload", "text"),
+        ("hydration_payload", "text"),
+        ("result_count", "int"),
+        ("ids_hash", "text"),
+        ("fetched_at", "timestamp"),
+    ),
+    key=("request_id",),
+    indexes=(("platform", "keyword", "page"), ("partition_date", "platform")),
+)
+
+API_CALLS = Table(
+    name="api_calls",
+    description="One HTTP call to a platform (every attempt, retries included). Append-only usage ledger.",
+    columns=(
+        ("call_id", "text"),
+        ("request_id", "text"),
+        ("platform", "text"),
+        ("endpoint", "text"),
+        ("keyword", "text"),
+        ("cursor", "text"),
+        ("attempt", "int"),
+        ("status", "int"),
+        ("latency_ms", "float"),
+        ("result_count", "int"),
+        ("error", "text"),
+        ("called_at", "timestamp"),
+        ("partition_date", "date"),
+    ),
+    key=("call_id",),
+    indexes=(("partition_date", "platform"),),
+)
+
+KEYWORDS = Table(
+    name="keywords",
+    description="One keyword on one platform with its search state, as of the end of a partition day.",
+    columns=(
+        ("platform", "text"),
+        ("keyword", "text"),
+        ("partition_date", "date"),
+        ("tags", "text"),
+        ("source_line", "int"),
+        ("enabled", "bool"),
+        ("still_valid", "bool"),
+        ("exhausted", "bool"),
+        ("next_cursor", "text"),
+        ("next_page", "int"),
+        ("pages_searched", "int"),
+        ("last_searched_at", "timestamp"),
+        ("state_reason", "text"),
+    ),
+    key=("platform", "keyword", "partition_date"),
+    partition_columns=("partition_date", "platform"),
+)
+
+PROFILE_SNAPSHOTS = Table(
+    name="profile_snapshots",
+    description="The last state of one account seen in one partition (day x platform).",
+    columns=(*PROFILE_COLUMNS, ("partition_date", "date"), ("first_seen_at", "timestamp"),
+             ("last_seen_at", "timestamp"), ("last_request_id", "text")),
+    key=("platform", "platform_id", "partition_date"),
+    partition_columns=("partition_date", "platform"),
+)
+
+PROFILE_SIGHTINGS = Table(
+    name="profile_sightings",
+    description="One account returned by one keyword in one partition.",
+    columns=(
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("keyword", "text"),
+        ("partition_date", "date"),
+        ("first_request_id", "text"),
+        ("first_seen_at", "timestamp"),
+        ("times_seen", "int"),
+    ),
+    key=("platform", "platform_id", "keyword", "partition_date"),
+    partition_columns=("partition_date", "platform"),
+)
+
+PROFILES = Table(
+    name="profiles",
+    description=(
+        "The current state of one account: its latest snapshot, when it was first and last seen, "
+        "and by which keywords. Derived from profile_snapshots/profile_sightings; rebuilt for the "
+        "accounts a partition touches in the same transaction that replaces the partition."
+    ),
+    columns=(*PROFILE_COLUMNS, ("first_seen_at", "timestamp"), ("last_seen_at", "timestamp"),
+             ("first_partition_date", "date"), ("last_partition_date", "date"),
+             ("keywords", "text"), ("keyword_count", "int"), ("previous_handles", "text")),
+    key=("platform", "platform_id"),
+)
+
+HAS_SCORES = Table(
+    name="has_scores",
+    description="HAS of one account seen in one partition, under one HAS config version, with the breakdown.",
+    columns=HAS_COLUMNS,
+    key=("platform", "platform_id", "partition_date"),
+    partition_columns=("partition_date", "platform"),
+)
+
+PROFILES_TO_SCORE = Table(
+    name="profiles_to_score",
+    description="Accounts of one partition whose HAS passed the queue threshold and that no model has labeled yet.",
+    columns=(
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("partition_date", "date"),
+        ("handle", "text"),
+        ("has", "float"),
+        ("likely_is", "text"),
+        ("has_version", "text"),
+        ("queued_at", "timestamp"),
+    ),
+    key=("platform", "platform_id", "partition_date"),
+    partition_columns=("partition_date", "platform"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        RAW_SEARCHES,
+        API_CALLS,
+        KEYWORDS,
+        PROFILE_SNAPSHOTS,
+        PROFILE_SIGHTINGS,
+        PROFILES,
+        HAS_SCORES,
+        PROFILES_TO_SCORE,
+    )
+}
+
+
+def table(name: str) -> Table:
+    """Return the declared table ``name`` or fail naming the known ones."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown warehouse table {name!r}; known: {sorted(TABLES)}") from None
+
+
+_POLARS_TYPES = {
+    "text": "String",
+    "int": "Int64",
+    "float": "Float64",
+    "bool": "Boolean",
+    "date": "Date",
+    "timestamp": "Datetime",
+}
+
+
+def polars_schema(columns: tuple[tuple[str, str], ...]):  # -> pl.Schema
+    """The polars schema for a column list, so frames and tables agree on types."""
+    import polars as pl
+
+    def dtype(logical: str) -> pl.DataType:
+        if logical == "timestamp":
+            return pl.Datetime("us")
+        return getattr(pl, _POLARS_TYPES[logical])()
+
+    return pl.Schema({name: dtype(logical) for name, logical in columns})

@@ -1,0 +1,43 @@
+"""Small pieces every Scout asset shares: its partition, its tags, its metadata helpers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from scout_assets.partitions import split_partition_key
+
+INGEST_GROUP = "ingest"
+SCORING_GROUP = "scoring"
+OWNERS = ["team:scout"]
+
+
+def partition_of(context: dg.AssetExecutionContext) -> tuple[date, str]:
+    """(day, platform) of the partition being materialized."""
+    return split_partition_key(context.partition_key)
+
+
+def distribution_metadata(values: pl.Series, prefix: str) -> dict[str, dg.MetadataValue]:
+    """Quantiles of a numeric column as float metadata, so the UI plots them run over run."""
+    clean = values.drop_nulls()
+    if clean.is_empty():
+        return {}
+    return {
+        f"{prefix}_{name}": dg.MetadataValue.float(round(float(value), 4))
+        for name, value in (
+            ("mean", clean.mean()),
+            ("p10", clean.quantile(0.1)),
+            ("p50", clean.quantile(0.5)),
+            ("p90", clean.quantile(0.9)),
+        )
+    }
+
+
+def counts_table(frame: pl.DataFrame, column: str) -> dg.MetadataValue:
+    """A markdown table of value counts, for categorical columns such as the HAS type."""
+    counts = frame.group_by(column).len().sort("len", descending=True)
+    lines = [f"| {column} | rows |", "|---|---:|"]
+    lines += [f"| {value} | {count} |" for value, count in counts.iter_rows()]
+    return dg.MetadataValue.md("\n".join(lines))

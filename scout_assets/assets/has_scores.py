@@ -1,0 +1,64 @@
+"""``has_scores``: the Human Authenticity Score of every account seen in a partition.
+
+One row is one account of one day x platform, scored under one HAS config version, with
+the per-signal breakdown, the HAS type and the inputs that were missing. HAS is a pure
+function of the snapshot, the config and the end of the partition day (never the wall
+clock), so re-running or backfilling a partition reproduces exactly the original scores.
+The asset's code version is the config's hash: after a config edit the UI marks every
+partition scored under the old version as changed, ready to backfill.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from resources.warehouse import Warehouse
+from resources.warehouse.schema import HAS_SCORES, polars_schema
+from scout_assets.assets.common import OWNERS, SCORING_GROUP, counts_table, distribution_metadata, partition_of
+from scout_assets.domain.has import load_has_config, score_profiles
+from scout_assets.partitions import daily_platform_partitions, day_end
+
+RANGE_CHECK = "has_in_unit_interval"
+HAS_CONFIG = load_has_config()
+
+
+@dg.asset(
+    key="has_scores",
+    deps=["profiles"],
+    partitions_def=daily_platform_partitions,
+    group_name=SCORING_GROUP,
+    owners=OWNERS,
+    kinds={"python", "polars"},
+    code_version=HAS_CONFIG.version,
+    check_specs=[dg.AssetCheckSpec(RANGE_CHECK, asset="has_scores", blocking=True,
+                                   description="Every HAS is within [0, 1] and every type is known.")],
+    description=__doc__,
+)
+def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    day, platform = partition_of(context)
+    warehouse.ensure_schema()
+    where = {"partition_date": day, "platform": platform}
+    snapshots = warehouse.read_table("profile_snapshots", where)
+    scored = score_profiles(snapshots, HAS_CONFIG, as_of=day_end(day))
+    frame = scored.with_columns(pl.lit(day).alias("partition_date")).select(HAS_SCORES.column_names)
+    frame = frame.cast(polars_schema(HAS_SCORES.columns))
+    written = warehouse.replace_partition("has_scores", frame, where)
+
+    in_range = frame["has"].is_between(0, 1).all() if frame.height else True
+    known_types = frame["likely_is"].is_in(["Human", "Creator", "Entity", "Bot", "Other"]).all() if frame.height else True
+    above = int((frame["has"] > HAS_CONFIG.queue_threshold).sum())
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "rows_in": snapshots.height,
+            "has_version": HAS_CONFIG.version,
+            "as_of": day_end(day).isoformat(),
+            "above_queue_threshold": above,
+            "share_above_threshold": round(above / frame.height, 4) if frame.height else 0.0,
+            "rows_with_missing_inputs": int((frame["missing_inputs"] != "").sum()),
+            "likely_is": counts_table(frame, "likely_is") if frame.height else "no rows",
+            **distribution_metadata(frame["has"], "has"),
+        },
+        check_results=[dg.AssetCheckResult(check_name=RANGE_CHECK, passed=bool(in_range and known_types))],
+    )

@@ -1,0 +1,71 @@
+"""``keywords``: the keyword list of one platform with each keyword's state at the end of a day.
+
+One row is one keyword on one platform as of a partition day: whether it is still valid,
+exhausted, and which cursor and page come next. The list comes from the checked-in
+``scout_assets/config/keywords.csv``; the state is derived from the ``raw_searches``
+ledger up to the end of the day, so any past day's state can be rebuilt and a re-run
+replaces exactly its partition with the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from resources.warehouse import Warehouse
+from resources.warehouse.schema import KEYWORDS, polars_schema
+from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
+from scout_assets.domain.keyword_file import DEFAULT_KEYWORD_FILE, KeywordEntry, load_keyword_file
+from scout_assets.domain.keyword_state import LEDGER_COLUMNS, keyword_states
+from scout_assets.partitions import daily_platform_partitions, day_end
+
+
+def keyword_file_path() -> Path:
+    """The keyword file in use: ``SCOUT_KEYWORD_FILE`` if set, else the checked-in one."""
+    return Path(os.environ.get("SCOUT_KEYWORD_FILE", DEFAULT_KEYWORD_FILE))
+
+
+def load_keyword_entries() -> list[KeywordEntry]:
+    return load_keyword_file(keyword_file_path())
+
+
+def stored_pages(warehouse: Warehouse, platform: str, until: datetime | None) -> pl.DataFrame:
+    """The ledger columns keyword state needs, for pages fetched before ``until`` (all when None)."""
+    sql = "select keyword, page, cursor_out, fetched_at from raw_searches where platform = $1"
+    params: list = [platform]
+    if until is not None:
+        sql += " and fetched_at < $2"
+        params.append(until)
+    return warehouse.read(sql, params).cast(LEDGER_COLUMNS)
+
+
+@dg.asset(
+    key="keywords",
+    partitions_def=daily_platform_partitions,
+    group_name=INGEST_GROUP,
+    owners=OWNERS,
+    kinds={"python", "csv"},
+    description=__doc__,
+)
+def keywords(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    day, platform = partition_of(context)
+    warehouse.ensure_schema()
+    entries = load_keyword_entries()  # a broken file fails here, naming the file and line
+    states = keyword_states(entries, platform, stored_pages(warehouse, platform, until=day_end(day)))
+    frame = states.with_columns(pl.lit(day).alias("partition_date")).select(KEYWORDS.column_names)
+    frame = frame.cast(polars_schema(KEYWORDS.columns))
+    written = warehouse.replace_partition("keywords", frame, {"partition_date": day, "platform": platform})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "keyword_file": str(keyword_file_path()),
+            "still_valid": int(frame["still_valid"].sum()),
+            "exhausted": int(frame["exhausted"].sum()),
+            "never_searched": int((frame["pages_searched"] == 0).sum()),
+            "disabled": int((~frame["enabled"]).sum()),
+        }
+    )

@@ -1,0 +1,134 @@
+"""``profiles``: normalized, de-duplicated accounts, re-derived from stored raw pages.
+
+For one partition (day x platform) it writes, in one transaction:
+- ``profile_snapshots``: one row per account seen that day, its last state that day;
+- ``profile_sightings``: one row per (account, keyword) that day;
+- ``profiles``: the current row of every account the partition touches (latest snapshot,
+  first/last seen, all keywords, previous handles), rebuilt from all its snapshots.
+It reads only ``raw_searches``, never an API: re-running or backfilling a day gives the
+same rows, and a parser fix can be replayed over history.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from resources.warehouse import Warehouse
+from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
+from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
+from scout_assets.domain.errors import PayloadError
+from scout_assets.domain.profile_merge import (
+    current_profiles,
+    sightings_from_appearances,
+    snapshots_from_sightings,
+)
+from scout_assets.domain.raw_pages import profiles_from_page
+from scout_assets.partitions import daily_platform_partitions
+
+DUPLICATE_CHECK = "no_duplicate_accounts"
+
+
+@dg.asset(
+    key="profiles",
+    deps=["raw_searches"],
+    partitions_def=daily_platform_partitions,
+    group_name=INGEST_GROUP,
+    owners=OWNERS,
+    kinds={"python", "polars"},
+    check_specs=[dg.AssetCheckSpec(DUPLICATE_CHECK, asset="profiles", blocking=True,
+                                   description="One current row per (platform, platform_id).")],
+    description=__doc__,
+)
+def profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    day, platform = partition_of(context)
+    warehouse.ensure_schema()
+    appearances = _appearances(warehouse, day, platform)
+    snapshots = snapshots_from_sightings(appearances)
+    sightings = sightings_from_appearances(appearances)
+    where = {"partition_date": day, "platform": platform}
+
+    with warehouse.transaction() as tx:
+        before = tx.read(
+            "select platform_id from profile_snapshots where partition_date = $1 and platform = $2", [day, platform]
+        )
+        tx.replace_partition("profile_snapshots", snapshots, where)
+        tx.replace_partition("profile_sightings", sightings, where)
+        touched = pl.concat([before, snapshots.select("platform_id")]).unique()
+        history = _history_of(tx, platform, day)
+        current = current_profiles(history["snapshots"], history["sightings"])
+        tx.upsert("profiles", current)
+        # Accounts a re-run no longer finds anywhere lose their current row.
+        orphans = set(touched["platform_id"]) - set(current["platform_id"])
+        for platform_id in sorted(orphans):
+            tx.delete("profiles", {"platform": platform, "platform_id": platform_id})
+        duplicates = tx.read(
+            "select count(*) - count(distinct platform_id) as n from profiles where platform = $1", [platform]
+        )["n"][0]
+
+    known_before = history["snapshots"].filter(pl.col("partition_date") < day)["platform_id"].unique()
+    new_accounts = snapshots.filter(~pl.col("platform_id").is_in(known_before.implode()))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": snapshots.height,
+            "pages_read": appearances["request_id"].n_unique() if appearances.height else 0,
+            "rows_in": appearances.height,
+            "rows_out": snapshots.height,
+            "new_profiles": new_accounts.height,
+            "already_known_profiles": snapshots.height - new_accounts.height,
+            "sightings": sightings.height,
+            "handle_changes": int((current["previous_handles"] != "").sum()),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DUPLICATE_CHECK,
+                passed=bool(duplicates == 0),
+                metadata={"duplicate_rows": int(duplicates)},
+            )
+        ],
+    )
+
+
+def _appearances(warehouse: Warehouse, day: date, platform: str) -> pl.DataFrame:
+    """Every profile appearance in the day's stored pages, with where and when it was seen."""
+    pages = warehouse.read(
+        "select request_id, keyword, payload, hydration_payload, fetched_at from raw_searches "
+        "where partition_date = $1 and platform = $2 order by fetched_at, request_id",
+        [day, platform],
+    )
+    rows: list[dict] = []
+    for page in pages.iter_rows(named=True):
+        try:
+            found = profiles_from_page(platform, page["keyword"], page["payload"], page["hydration_payload"])
+        except PayloadError as exc:
+            raise PayloadError(exc.platform, exc.keyword, exc.field,
+                               f"{exc.detail} (stored page request_id={page['request_id']})") from exc
+        for position, profile in enumerate(found):
+            rows.append({**profile, "keyword": page["keyword"], "request_id": page["request_id"],
+                         "fetched_at": page["fetched_at"], "position": position, "partition_date": day})
+    schema = polars_schema(PROFILE_COLUMNS) | {
+        "keyword": pl.String, "request_id": pl.String, "fetched_at": pl.Datetime("us"),
+        "position": pl.Int64, "partition_date": pl.Date,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _history_of(tx, platform: str, day: date) -> dict[str, pl.DataFrame]:
+    """All snapshots and sightings of the accounts in (or formerly in) this partition, across days."""
+    in_partition = (
+        "select platform_id from profile_snapshots where platform = $1 and partition_date = $2 "
+        "union select platform_id from profiles where platform = $1 "
+        "and (first_partition_date = $2 or last_partition_date = $2)"
+    )
+    return {
+        "snapshots": tx.read(
+            f"select * from profile_snapshots where platform = $1 and platform_id in ({in_partition})",
+            [platform, day],
+        ),
+        "sightings": tx.read(
+            f"select * from profile_sightings where platform = $1 and platform_id in ({in_partition})",
+            [platform, day],
+        ),
+    }

@@ -1,0 +1,15 @@
+"""The Scout code location: one ``Definitions`` object for the webserver, daemon and CLI."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from scout_assets.assets import has_scores, keywords, profiles, profiles_to_score, raw_searches
+from scout_assets.jobs import rederive_job, scout_main_job
+from scout_assets.resources_binding import build_resources
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([keywords, raw_searches, profiles, has_scores, profiles_to_score]),
+    jobs=[scout_main_job, rederive_job],
+    resources=build_resources(),
+)

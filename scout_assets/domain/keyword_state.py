@@ -1,0 +1,105 @@
+"""Where each keyword stands on a platform, derived from the raw-search ledger alone.
+
+The ledger (``raw_searches``) is the single source of truth for pagination, exactly as the
+predecessor's ``api_search_usage``: the highest page stored for a keyword carries the cursor
+of the next page, and a highest page without a cursor means the keyword is exhausted.
+Deriving state instead of storing a mutable cursor is what lets any past day's keyword
+state be rebuilt, and lets two runs on the same day continue where the last one stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from scout_assets.domain.keyword_file import KeywordEntry
+
+LEDGER_COLUMNS = {"keyword": pl.String, "page": pl.Int64, "cursor_out": pl.String, "fetched_at": pl.Datetime("us")}
+
+
+@dataclass(frozen=True)
+class SearchTarget:
+    """The next page to ask for: which keyword, with which cursor, as which page number."""
+
+    keyword: str
+    cursor: str | None
+    page: int
+
+
+def keyword_states(entries: Iterable[KeywordEntry], platform: str, ledger: pl.DataFrame) -> pl.DataFrame:
+    """One row per keyword of ``platform`` with its pagination state.
+
+    ``ledger`` holds the stored pages to consider (columns keyword, page, cursor_out,
+    fetched_at); pass only pages up to the as-of time of the state you want.
+    """
+    listed = pl.DataFrame(
+        [
+            {
+                "platform": platform,
+                "keyword": entry.keyword,
+                "tags": " ".join(entry.tags),
+                "source_line": entry.line,
+                "enabled": entry.enabled,
+            }
+            for entry in entries
+            if platform in entry.platforms
+        ],
+        schema={"platform": pl.String, "keyword": pl.String, "tags": pl.String, "source_line": pl.Int64,
+                "enabled": pl.Boolean},
+    )
+    pages = ledger.select(list(LEDGER_COLUMNS)).cast(LEDGER_COLUMNS)
+    latest = (
+        pages.sort(["keyword", "page", "fetched_at"])
+        .group_by("keyword", maintain_order=True)
+        .agg(
+            pl.col("page").max().alias("last_page"),
+            pl.col("cursor_out").last().alias("next_cursor"),
+            pl.col("fetched_at").max().alias("last_searched_at"),
+            pl.col("page").n_unique().cast(pl.Int64).alias("pages_searched"),
+        )
+    )
+    searched = pl.col("last_page").is_not_null()
+    exhausted = searched & pl.col("next_cursor").is_null()
+    return (
+        listed.join(latest, on="keyword", how="left")
+        .with_columns(
+            exhausted.alias("exhausted"),
+            pl.col("pages_searched").fill_null(0),
+            pl.when(searched).then(pl.col("last_page") + 1).otherwise(0).cast(pl.Int64).alias("next_page"),
+        )
+        .with_columns(
+            (pl.col("enabled") & ~pl.col("exhausted")).alias("still_valid"),
+            pl.when(~pl.col("enabled"))
+            .then(pl.lit("disabled in the keyword file"))
+            .when(pl.col("exhausted"))
+            .then(pl.format("exhausted: page {} returned no cursor", pl.col("last_page")))
+            .when(searched)
+            .then(pl.format("paging: next page {}", pl.col("next_page")))
+            .otherwise(pl.lit("never searched"))
+            .alias("state_reason"),
+        )
+        .select(
+            "platform", "keyword", "tags", "source_line", "enabled", "still_valid", "exhausted",
+            "next_cursor", "next_page", "pages_searched", "last_searched_at", "state_reason",
+        )
+        .sort("source_line")
+    )
+
+
+def select_targets(states: pl.DataFrame, count: int) -> list[SearchTarget]:
+    """Pick up to ``count`` still-valid keywords to search next, least recently searched first.
+
+    Never-searched keywords come first, then the ones idle longest; file order breaks ties,
+    so the choice is deterministic and every valid keyword gets its turn (round robin).
+    """
+    chosen = (
+        states.filter(pl.col("still_valid"))
+        .sort(["last_searched_at", "source_line"], nulls_last=False)
+        .head(count)
+    )
+    return [
+        SearchTarget(keyword=row["keyword"], cursor=row["next_cursor"], page=row["next_page"])
+        for row in chosen.iter_rows(named=True)
+    ]

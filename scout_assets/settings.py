@@ -1,0 +1,21 @@
+"""Where Scout keeps its files, and the few environment switches that choose a deployment.
+
+The embedded default needs no variable at all: the warehouse is a DuckDB file and the raw
+archive a folder under ``SCOUT_DATA_DIR`` (``./data`` in the project). Production sets
+``SCOUT_WAREHOUSE_URL`` (a PostgreSQL URL) and the platform keys; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+
+
+def data_dir() -> Path:
+    """The folder for the DuckDB warehouse, the raw archive and other local state."""
+    path = Path(os.environ.get("SCOUT_DATA_DIR", PROJECT_ROOT / "data"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

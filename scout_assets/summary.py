@@ -1,0 +1,49 @@
+"""The plain-text summary ``scout run`` prints: what was found today, and where to look next."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from resources.warehouse import Warehouse
+
+PER_PLATFORM_SQL = """
+select p.platform,
+       (select count(*) from raw_searches r where r.platform = p.platform and r.partition_date = $1) as pages_today,
+       (select count(*) from api_calls c where c.platform = p.platform and c.partition_date = $1) as api_calls_today,
+       (select count(*) from profiles a where a.platform = p.platform) as profiles_total,
+       (select count(*) from profiles a where a.platform = p.platform and a.first_partition_date = $1) as first_seen_today,
+       (select avg(s.has) from has_scores s where s.platform = p.platform and s.partition_date = $1) as mean_has_today,
+       (select count(distinct q.platform_id) from profiles_to_score q where q.platform = p.platform) as queued
+from (select distinct platform from profiles) p
+order by p.platform
+"""
+
+TOP_QUEUED_SQL = """
+select q.platform, q.handle, q.has, q.likely_is, a.followers, a.bio
+from profiles_to_score q join profiles a on a.platform = q.platform and a.platform_id = q.platform_id
+where q.partition_date = $1
+order by q.has desc, q.handle
+limit 8
+"""
+
+
+def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
+    warehouse = warehouse or Warehouse.from_env()
+    per_platform = warehouse.read(PER_PLATFORM_SQL, [day])
+    print()
+    print(f"Scout summary for {day} — warehouse {warehouse.describe()}")
+    print(f"{'platform':<9} {'pages':>6} {'calls':>6} {'profiles':>9} {'new':>5} {'mean HAS':>9} {'queued':>7}")
+    for row in per_platform.iter_rows(named=True):
+        mean = f"{row['mean_has_today']:.3f}" if row["mean_has_today"] is not None else "-"
+        print(
+            f"{row['platform']:<9} {row['pages_today']:>6} {row['api_calls_today']:>6} {row['profiles_total']:>9} "
+            f"{row['first_seen_today']:>5} {mean:>9} {row['queued']:>7}"
+        )
+    top = warehouse.read(TOP_QUEUED_SQL, [day])
+    if top.height:
+        print("\nTop of today's labeling queue:")
+        for row in top.iter_rows(named=True):
+            bio = (row["bio"] or "").replace("\n", " ")[:70]
+            print(f"  {row['platform']:<8} @{row['handle']:<24} HAS {row['has']:.3f} {row['likely_is']:<8} "
+                  f"{row['followers'] or 0:>7} followers  {bio}")
+    print("\nOpen the Dagster UI (asset lineage, runs, backfills): bash infra/scripts/ui.sh → http://127.0.0.1:3000")
