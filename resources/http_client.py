@@ -110,7 +110,7 @@ class _FinalFailure(Exception):
 def _retry_decision(exc: Exception) -> bool | float:
     """stamina backoff hook: True = retry with exponential backoff, a float = retry after that wait.
 
-    stamina (>= 25.1) accepts a float from this hook as the wait before the next attempt, so it
+    stamina (>= 25.2) accepts a float from this hook as the wait before the next attempt, so it
     could sleep the Retry-After itself. We still return 0.0 for server-requested waits and
     sleep them ourselves at the start of the next attempt, through the client's ``sleep``
     function: stamina always sleeps with ``time.sleep``, and owning this one wait lets tests
@@ -152,7 +152,12 @@ class PlatformHttpClient:
         self._secrets = tuple(v for v in (secret_headers or {}).values() if v)
         self._client = httpx.Client(
             base_url=self.base_url,
-            headers={"user-agent": USER_AGENT, "accept": "application/json", **(headers or {}), **(secret_headers or {})},
+            headers={
+                "user-agent": USER_AGENT,
+                "accept": "application/json",
+                **(headers or {}),
+                **(secret_headers or {}),
+            },
             timeout=httpx.Timeout(timeout_s),
             follow_redirects=False,
             transport=transport,
@@ -274,10 +279,11 @@ class PlatformHttpClient:
             response = self._client.get(path, params=list(params))
             text = response.text  # read inside the try: a body cut mid-stream raises here
         except httpx.TimeoutException as exc:
-            record(None, f"timeout after {self.timeout_s}s ({type(exc).__name__})")
-            raise _RetryableFailure(f"timeout after {self.timeout_s}s ({type(exc).__name__})", None) from exc
+            reason = f"timeout after {self.timeout_s}s ({type(exc).__name__})"
+            record(None, reason)
+            raise _RetryableFailure(reason, None) from exc
         except httpx.TransportError as exc:
-            reason = f"transport error {type(exc).__name__}: {exc}"
+            reason = self.redact(f"transport error {type(exc).__name__}: {exc}")
             record(None, reason)
             raise _RetryableFailure(reason, None) from exc
 
@@ -288,7 +294,7 @@ class PlatformHttpClient:
             record(status, f"{reason}: {_snippet(text)}")
             raise _RetryableFailure(reason, status, wait)
         if not 200 <= status < 300:
-            reason = f"HTTP {status} is not retryable: {_snippet(text)}"
+            reason = self.redact(f"HTTP {status} is not retryable: {_snippet(text)}")
             record(status, reason)
             raise _FinalFailure(reason, status)
 

@@ -23,8 +23,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from pyrate_limiter import AbstractClock, GCRA, Limiter, MonotonicClock, Rate, RateItem, SingleBucketFactory
-from pyrate_limiter import StateBucket
+from pyrate_limiter import (
+    GCRA,
+    AbstractClock,
+    Limiter,
+    MonotonicClock,
+    Rate,
+    RateItem,
+    SingleBucketFactory,
+    StateBucket,
+)
 
 
 class RateGate:
@@ -39,7 +47,9 @@ class RateGate:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not requests_per_second > 0:
-            raise ValueError(f"rate gate {name!r}: requests_per_second must be > 0, got {requests_per_second!r}")
+            raise ValueError(
+                f"rate gate {name!r}: requests_per_second must be > 0, got {requests_per_second!r}"
+            )
         self.name = name
         self.requests_per_second = requests_per_second
         # Rate(1, interval, burst=1): one request per interval and never two back to back.

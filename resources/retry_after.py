@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from datetime import UTC
 
 
-def retry_after_seconds(headers: Mapping[str, str], *, cap_s: float, now: float | None = None) -> float | None:
+def retry_after_seconds(
+    headers: Mapping[str, str], *, cap_s: float, now: float | None = None
+) -> float | None:
     """Seconds to wait according to the response headers, or None if they say nothing usable."""
     now = time.time() if now is None else now
     wait = _from_retry_after(headers.get("retry-after"), now)

@@ -38,7 +38,11 @@ def run_main(args: argparse.Namespace) -> int:
 
     day = today_utc()
     job = defs.resolve_job_def("scout_main")
-    run_config = {"ops": {"raw_searches": {"config": {"keywords_per_run": args.keywords, "pages_per_keyword": args.pages}}}}
+    run_config = {
+        "ops": {
+            "raw_searches": {"config": {"keywords_per_run": args.keywords, "pages_per_keyword": args.pages}}
+        }
+    }
     failed = []
     with dg.DagsterInstance.get() as instance:
         for platform in args.platforms or PLATFORMS:

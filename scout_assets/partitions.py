@@ -19,7 +19,8 @@ PLATFORMS: tuple[str, ...] = ("bluesky", "twitter")
 # The first day Scout can hold data for; backfills cannot reach before it.
 PARTITIONS_START = "2025-12-01"
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+# end_offset=1 makes today's (still open) day a partition: the 15-minute runs append to it.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC", end_offset=1)
 platform_partitions = dg.StaticPartitionsDefinition(list(PLATFORMS))
 
 # Multi-partition keys read "<date>|<platform>" (dimensions in alphabetical order).
@@ -40,7 +41,9 @@ def split_partition_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
         return date.fromisoformat(dims["date"]), dims["platform"]
     day, _, platform = str(key).partition("|")
     if platform not in PLATFORMS:
-        raise ValueError(f"partition key {key!r} is not '<YYYY-MM-DD>|<platform>' with platform in {PLATFORMS}")
+        raise ValueError(
+            f"partition key {key!r} is not '<YYYY-MM-DD>|<platform>' with platform in {PLATFORMS}"
+        )
     return date.fromisoformat(day), platform
 
 

@@ -32,7 +32,9 @@ def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
     per_platform = warehouse.read(PER_PLATFORM_SQL, [day])
     print()
     print(f"Scout summary for {day} — warehouse {warehouse.describe()}")
-    print(f"{'platform':<9} {'pages':>6} {'calls':>6} {'profiles':>9} {'new':>5} {'mean HAS':>9} {'queued':>7}")
+    print(
+        f"{'platform':<9} {'pages':>6} {'calls':>6} {'profiles':>9} {'new':>5} {'mean HAS':>9} {'queued':>7}"
+    )
     for row in per_platform.iter_rows(named=True):
         mean = f"{row['mean_has_today']:.3f}" if row["mean_has_today"] is not None else "-"
         print(
@@ -44,6 +46,10 @@ def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
         print("\nTop of today's labeling queue:")
         for row in top.iter_rows(named=True):
             bio = (row["bio"] or "").replace("\n", " ")[:70]
-            print(f"  {row['platform']:<8} @{row['handle']:<24} HAS {row['has']:.3f} {row['likely_is']:<8} "
-                  f"{row['followers'] or 0:>7} followers  {bio}")
-    print("\nOpen the Dagster UI (asset lineage, runs, backfills): bash infra/scripts/ui.sh → http://127.0.0.1:3000")
+            print(
+                f"  {row['platform']:<8} @{row['handle']:<24} HAS {row['has']:.3f} {row['likely_is']:<8} "
+                f"{row['followers'] or 0:>7} followers  {bio}"
+            )
+    print(
+        "\nOpen the Dagster UI (asset lineage, runs, backfills): bash infra/scripts/ui.sh → http://127.0.0.1:3000"
+    )

@@ -18,7 +18,9 @@ WAREHOUSE_URL_ENV = "SCOUT_WAREHOUSE_URL"
 DUCKDB_FILE_NAME = "scout.duckdb"
 
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
-_EXPECTED_FORMS = "expected nothing (DuckDB under data_dir()), duckdb:///abs/path.duckdb or postgresql://user@host:port/db"
+_EXPECTED_FORMS = (
+    "expected nothing (DuckDB under data_dir()), duckdb:///abs/path.duckdb or postgresql://user@host:port/db"
+)
 
 
 @dataclass(frozen=True)

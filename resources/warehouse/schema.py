@@ -224,6 +224,106 @@ PROFILES_TO_SCORE = Table(
     partition_columns=("partition_date", "platform"),
 )
 
+LLM_LABELS = Table(
+    name="llm_labels",
+    description=(
+        "One trivalent label of one account by one model against one audience version. Written by "
+        "appending units not yet done; a relabel backfill replaces its (day, model) partition."
+    ),
+    columns=(
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("handle", "text"),
+        ("model", "text"),
+        ("model_id", "text"),
+        ("audience", "text"),
+        ("audience_hash", "text"),
+        ("partition_date", "date"),
+        ("label", "bool"),
+        ("reason", "text"),
+        ("prompt_version", "text"),
+        ("input_tokens", "int"),
+        ("output_tokens", "int"),
+        ("cost_usd", "float"),
+        ("latency_ms", "float"),
+        ("run_id", "text"),
+        ("labeled_at", "timestamp"),
+    ),
+    key=("platform", "platform_id", "model", "audience"),
+    partition_columns=("partition_date", "model"),
+)
+
+LABEL_FAILURES = Table(
+    name="label_failures",
+    description="One failed attempt to label one account with one model (invalid or missing output, provider error).",
+    columns=(
+        ("attempt_id", "text"),
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("handle", "text"),
+        ("model", "text"),
+        ("audience", "text"),
+        ("partition_date", "date"),
+        ("error", "text"),
+        ("run_id", "text"),
+        ("attempted_at", "timestamp"),
+    ),
+    key=("attempt_id",),
+)
+
+DEAD_LETTERS = Table(
+    name="dead_letters",
+    description=(
+        "A unit of labeling work (account x model x audience) that failed too often; it leaves the queue "
+        "until a person re-queues it (requeued_at set)."
+    ),
+    columns=(
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("handle", "text"),
+        ("model", "text"),
+        ("audience", "text"),
+        ("failures", "int"),
+        ("last_error", "text"),
+        ("dead_at", "timestamp"),
+        ("requeued_at", "timestamp"),
+    ),
+    key=("platform", "platform_id", "model", "audience"),
+)
+
+KEYWORD_STATS = Table(
+    name="keyword_stats",
+    description="What one keyword yielded on one platform on one day: searches, new profiles, HAS, labels and cost.",
+    columns=(
+        ("platform", "text"),
+        ("keyword", "text"),
+        ("day", "date"),
+        ("searches", "int"),
+        ("pages", "int"),
+        ("api_calls", "int"),
+        ("api_errors", "int"),
+        ("profiles_returned", "int"),
+        ("unique_profiles", "int"),
+        ("new_profiles", "int"),
+        ("duplicate_rate", "float"),
+        ("mean_has", "float"),
+        ("share_above_threshold", "float"),
+        ("labels_true", "int"),
+        ("labels_false", "int"),
+        ("labels_null", "int"),
+        ("api_cost_usd", "float"),
+        ("label_cost_usd", "float"),
+        ("cost_usd", "float"),
+        ("cost_per_new_profile", "float"),
+        ("cost_per_true_label", "float"),
+        ("still_valid", "bool"),
+        ("exhausted", "bool"),
+        ("state_reason", "text"),
+    ),
+    key=("platform", "keyword", "day"),
+    partition_columns=("day",),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -235,6 +335,10 @@ TABLES: dict[str, Table] = {
         PROFILES,
         HAS_SCORES,
         PROFILES_TO_SCORE,
+        LLM_LABELS,
+        LABEL_FAILURES,
+        DEAD_LETTERS,
+        KEYWORD_STATS,
     )
 }
 

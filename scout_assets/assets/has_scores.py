@@ -8,14 +8,18 @@ The asset's code version is the config's hash: after a config edit the UI marks 
 partition scored under the old version as changed, ready to backfill.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import HAS_SCORES, polars_schema
-from scout_assets.assets.common import OWNERS, SCORING_GROUP, counts_table, distribution_metadata, partition_of
+from scout_assets.assets.common import (
+    OWNERS,
+    SCORING_GROUP,
+    counts_table,
+    distribution_metadata,
+    partition_of,
+)
 from scout_assets.domain.has import load_has_config, score_profiles
 from scout_assets.partitions import daily_platform_partitions, day_end
 
@@ -31,8 +35,14 @@ HAS_CONFIG = load_has_config()
     owners=OWNERS,
     kinds={"python", "polars"},
     code_version=HAS_CONFIG.version,
-    check_specs=[dg.AssetCheckSpec(RANGE_CHECK, asset="has_scores", blocking=True,
-                                   description="Every HAS is within [0, 1] and every type is known.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            RANGE_CHECK,
+            asset="has_scores",
+            blocking=True,
+            description="Every HAS is within [0, 1] and every type is known.",
+        )
+    ],
     description=__doc__,
 )
 def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -46,7 +56,11 @@ def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     written = warehouse.replace_partition("has_scores", frame, where)
 
     in_range = frame["has"].is_between(0, 1).all() if frame.height else True
-    known_types = frame["likely_is"].is_in(["Human", "Creator", "Entity", "Bot", "Other"]).all() if frame.height else True
+    known_types = (
+        frame["likely_is"].is_in(["Human", "Creator", "Entity", "Bot", "Other"]).all()
+        if frame.height
+        else True
+    )
     above = int((frame["has"] > HAS_CONFIG.queue_threshold).sum())
     return dg.MaterializeResult(
         metadata={

@@ -7,8 +7,6 @@ ledger up to the end of the day, so any past day's state can be rebuilt and a re
 replaces exactly its partition with the same rows.
 """
 
-from __future__ import annotations
-
 import os
 from datetime import datetime
 from pathlib import Path

@@ -9,8 +9,6 @@ It reads only ``raw_searches``, never an API: re-running or backfilling a day gi
 same rows, and a parser fix can be replayed over history.
 """
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg
@@ -38,8 +36,14 @@ DUPLICATE_CHECK = "no_duplicate_accounts"
     group_name=INGEST_GROUP,
     owners=OWNERS,
     kinds={"python", "polars"},
-    check_specs=[dg.AssetCheckSpec(DUPLICATE_CHECK, asset="profiles", blocking=True,
-                                   description="One current row per (platform, platform_id).")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            DUPLICATE_CHECK,
+            asset="profiles",
+            blocking=True,
+            description="One current row per (platform, platform_id).",
+        )
+    ],
     description=__doc__,
 )
 def profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -52,7 +56,8 @@ def profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
 
     with warehouse.transaction() as tx:
         before = tx.read(
-            "select platform_id from profile_snapshots where partition_date = $1 and platform = $2", [day, platform]
+            "select platform_id from profile_snapshots where partition_date = $1 and platform = $2",
+            [day, platform],
         )
         tx.replace_partition("profile_snapshots", snapshots, where)
         tx.replace_partition("profile_sightings", sightings, where)
@@ -103,14 +108,29 @@ def _appearances(warehouse: Warehouse, day: date, platform: str) -> pl.DataFrame
         try:
             found = profiles_from_page(platform, page["keyword"], page["payload"], page["hydration_payload"])
         except PayloadError as exc:
-            raise PayloadError(exc.platform, exc.keyword, exc.field,
-                               f"{exc.detail} (stored page request_id={page['request_id']})") from exc
+            raise PayloadError(
+                exc.platform,
+                exc.keyword,
+                exc.field,
+                f"{exc.detail} (stored page request_id={page['request_id']})",
+            ) from exc
         for position, profile in enumerate(found):
-            rows.append({**profile, "keyword": page["keyword"], "request_id": page["request_id"],
-                         "fetched_at": page["fetched_at"], "position": position, "partition_date": day})
+            rows.append(
+                {
+                    **profile,
+                    "keyword": page["keyword"],
+                    "request_id": page["request_id"],
+                    "fetched_at": page["fetched_at"],
+                    "position": position,
+                    "partition_date": day,
+                }
+            )
     schema = polars_schema(PROFILE_COLUMNS) | {
-        "keyword": pl.String, "request_id": pl.String, "fetched_at": pl.Datetime("us"),
-        "position": pl.Int64, "partition_date": pl.Date,
+        "keyword": pl.String,
+        "request_id": pl.String,
+        "fetched_at": pl.Datetime("us"),
+        "position": pl.Int64,
+        "partition_date": pl.Date,
     }
     return pl.DataFrame(rows, schema=schema)
 

@@ -7,8 +7,6 @@ Recomputed wholly from ``has_scores`` (and the labels table, once labeling runs)
 re-run gives the same rows.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 
@@ -58,6 +56,6 @@ def _labeled_ids(warehouse: Warehouse, platform: str) -> pl.Series:
     """Accounts any model has labeled; empty while the warehouse has no labels table."""
     if "llm_labels" not in TABLES:
         return pl.Series("platform_id", [], dtype=pl.String)
-    return warehouse.read(
-        "select distinct platform_id from llm_labels where platform = $1", [platform]
-    )["platform_id"]
+    return warehouse.read("select distinct platform_id from llm_labels where platform = $1", [platform])[
+        "platform_id"
+    ]

@@ -8,8 +8,6 @@ today's data), so materializing a past partition calls nothing and reports what 
 everything downstream re-derives from these rows.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from datetime import date
 
@@ -22,10 +20,10 @@ from resources.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import API_CALLS, RAW_SEARCHES, polars_schema
 from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
+from scout_assets.assets.keywords import load_keyword_entries, stored_pages
 from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.keyword_state import SearchTarget, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
-from scout_assets.assets.keywords import load_keyword_entries, stored_pages
 
 
 class RawSearchConfig(dg.Config):
@@ -43,7 +41,9 @@ class RawSearchConfig(dg.Config):
     group_name=INGEST_GROUP,
     owners=OWNERS,
     kinds={"python", "api"},
-    retry_policy=dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
     description=__doc__,
 )
 def raw_searches(
@@ -57,10 +57,15 @@ def raw_searches(
     warehouse.ensure_schema()
     if day != today_utc() and not config.allow_past_day:
         stored = warehouse.read(
-            "select count(*) as pages from raw_searches where partition_date = $1 and platform = $2", [day, platform]
+            "select count(*) as pages from raw_searches where partition_date = $1 and platform = $2",
+            [day, platform],
         )["pages"][0]
-        context.log.info(f"{day} is past: no API call; {stored} stored pages serve every downstream re-derivation")
-        return dg.MaterializeResult(metadata={"api_calls": 0, "pages_fetched": 0, "pages_stored_for_day": int(stored)})
+        context.log.info(
+            f"{day} is past: no API call; {stored} stored pages serve every downstream re-derivation"
+        )
+        return dg.MaterializeResult(
+            metadata={"api_calls": 0, "pages_fetched": 0, "pages_stored_for_day": int(stored)}
+        )
 
     client = twitter if platform == "twitter" else bluesky
     states = keyword_states(load_keyword_entries(), platform, stored_pages(warehouse, platform, until=None))
@@ -88,7 +93,8 @@ def raw_searches(
         # Pages fetched before the failure are stored above; failing now makes the problem
         # visible and lets the retry policy continue from the stored cursors.
         raise dg.Failure(
-            description=f"{len(errors)} of {len(targets)} keyword searches on {platform} failed: " + "; ".join(errors),
+            description=f"{len(errors)} of {len(targets)} keyword searches on {platform} failed: "
+            + "; ".join(errors),
             metadata=metadata,
         )
     return dg.MaterializeResult(metadata=metadata)
@@ -163,4 +169,3 @@ def _calls_frame(calls: Iterable[CallRecord], day: date) -> pl.DataFrame:
         for call in calls
     ]
     return pl.DataFrame(rows, schema=polars_schema(API_CALLS.columns))
-

@@ -50,7 +50,9 @@ def load_keyword_file(path: Path = DEFAULT_KEYWORD_FILE) -> list[KeywordEntry]:
     for line_no, row in _rows(text):
         if not header_seen:
             if tuple(cell.strip().lower() for cell in row) != HEADER:
-                raise KeywordFileError(path, line_no, f"expected the header {','.join(HEADER)!r}, got {','.join(row)!r}")
+                raise KeywordFileError(
+                    path, line_no, f"expected the header {','.join(HEADER)!r}, got {','.join(row)!r}"
+                )
             header_seen = True
             continue
         entry = _parse_row(path, line_no, row)
@@ -80,7 +82,9 @@ def _rows(text: str):
 
 def _parse_row(path: Path, line_no: int, row: list[str]) -> KeywordEntry:
     if not 1 <= len(row) <= len(HEADER):
-        raise KeywordFileError(path, line_no, f"expected 1 to {len(HEADER)} comma-separated fields, got {len(row)}")
+        raise KeywordFileError(
+            path, line_no, f"expected 1 to {len(HEADER)} comma-separated fields, got {len(row)}"
+        )
     cells = [cell.strip() for cell in row] + [""] * (len(HEADER) - len(row))
     keyword, platforms_cell, tags_cell, enabled_cell = cells
     keyword = " ".join(keyword.split())
@@ -105,7 +109,9 @@ def _platforms(path: Path, line_no: int, cell: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(cell.lower().split()))
     unknown = [name for name in names if name not in PLATFORMS]
     if unknown:
-        raise KeywordFileError(path, line_no, f"unknown platform {unknown[0]!r}; use '*' or some of {list(PLATFORMS)}")
+        raise KeywordFileError(
+            path, line_no, f"unknown platform {unknown[0]!r}; use '*' or some of {list(PLATFORMS)}"
+        )
     return names
 
 

@@ -16,7 +16,12 @@ import polars as pl
 
 from scout_assets.domain.keyword_file import KeywordEntry
 
-LEDGER_COLUMNS = {"keyword": pl.String, "page": pl.Int64, "cursor_out": pl.String, "fetched_at": pl.Datetime("us")}
+LEDGER_COLUMNS = {
+    "keyword": pl.String,
+    "page": pl.Int64,
+    "cursor_out": pl.String,
+    "fetched_at": pl.Datetime("us"),
+}
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,13 @@ def keyword_states(entries: Iterable[KeywordEntry], platform: str, ledger: pl.Da
             for entry in entries
             if platform in entry.platforms
         ],
-        schema={"platform": pl.String, "keyword": pl.String, "tags": pl.String, "source_line": pl.Int64,
-                "enabled": pl.Boolean},
+        schema={
+            "platform": pl.String,
+            "keyword": pl.String,
+            "tags": pl.String,
+            "source_line": pl.Int64,
+            "enabled": pl.Boolean,
+        },
     )
     pages = ledger.select(list(LEDGER_COLUMNS)).cast(LEDGER_COLUMNS)
     latest = (
@@ -81,8 +91,18 @@ def keyword_states(entries: Iterable[KeywordEntry], platform: str, ledger: pl.Da
             .alias("state_reason"),
         )
         .select(
-            "platform", "keyword", "tags", "source_line", "enabled", "still_valid", "exhausted",
-            "next_cursor", "next_page", "pages_searched", "last_searched_at", "state_reason",
+            "platform",
+            "keyword",
+            "tags",
+            "source_line",
+            "enabled",
+            "still_valid",
+            "exhausted",
+            "next_cursor",
+            "next_page",
+            "pages_searched",
+            "last_searched_at",
+            "state_reason",
         )
         .sort("source_line")
     )

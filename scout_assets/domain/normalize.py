@@ -38,6 +38,7 @@ _X_LEGACY_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 _PREVIEW_CHARS = 120
 # Long opaque tokens in a body preview are masked: a misbehaving proxy could echo a key back.
 _OPAQUE_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
+_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
 
 
 def normalize_string(s: str | None) -> str | None:
@@ -62,8 +63,10 @@ def describe(value: Any) -> str:
 
 
 def body_preview(text: str) -> str:
-    """At most 120 characters of a response body, with long opaque tokens masked."""
-    return _OPAQUE_TOKEN.sub("<redacted>", text[:_PREVIEW_CHARS])
+    """The start of a response body on one line, at most 120 characters, opaque tokens masked."""
+    flat = _CONTROL_OR_SPACE.sub(" ", text[: _PREVIEW_CHARS * 4]).strip()
+    flat = _OPAQUE_TOKEN.sub("<redacted>", flat)
+    return flat if len(flat) <= _PREVIEW_CHARS else flat[: _PREVIEW_CHARS - 3] + "..."
 
 
 def decode_json_body(payload: Mapping | str | bytes, ctx: PayloadContext) -> Mapping:
@@ -83,7 +86,7 @@ def decode_json_body(payload: Mapping | str | bytes, ctx: PayloadContext) -> Map
         raise ctx.error(
             "<body>",
             f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            f"starts with {body_preview(payload)!r}",
+            f"starts with `{body_preview(payload)}`",
         ) from None
     if not isinstance(decoded, Mapping):
         raise ctx.error("<body>", f"must be a JSON object, got {type(decoded).__name__}")

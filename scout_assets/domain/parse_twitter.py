@@ -118,8 +118,11 @@ def _source_shape(user: Mapping, path: str, ctx: PayloadContext) -> str:
     if legacy is not None:
         require_mapping(legacy, _child(path, "legacy"), ctx)
     core = user.get("core")
-    has_core = isinstance(core, Mapping) and core.get("screen_name") is not None
-    if has_core:
+    if core is not None:
+        require_mapping(core, _child(path, "core"), ctx)
+    # A user-level "core" block only exists since the 2026 shapes; "legacy" next to it means
+    # the transitional shape that still keeps the counts there.
+    if core:
         return "transitional" if legacy else "core"
     return "legacy"
 

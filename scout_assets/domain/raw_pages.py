@@ -14,7 +14,9 @@ from scout_assets.domain.parse_bluesky import merge_bluesky, parse_bluesky_profi
 from scout_assets.domain.parse_twitter import parse_twitter_page
 
 
-def profiles_from_page(platform: str, keyword: str, payload: str, hydration_payload: str | None) -> list[dict]:
+def profiles_from_page(
+    platform: str, keyword: str, payload: str, hydration_payload: str | None
+) -> list[dict]:
     """Normalized profile rows of one stored page, in the order the platform returned them."""
     if platform == "twitter":
         return parse_twitter_page(payload, keyword).users
@@ -36,5 +38,7 @@ def _hydration_bodies(hydration_payload: str | None, keyword: str) -> list:
     except json.JSONDecodeError as exc:
         raise PayloadError("bluesky", keyword, "hydration_payload", f"is not JSON ({exc.msg})") from exc
     if not isinstance(bodies, list):
-        raise PayloadError("bluesky", keyword, "hydration_payload", "is not a JSON array of getProfiles bodies")
+        raise PayloadError(
+            "bluesky", keyword, "hydration_payload", "is not a JSON array of getProfiles bodies"
+        )
     return bodies

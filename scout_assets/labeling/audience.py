@@ -117,7 +117,9 @@ def audience_from_mapping(data: Any, *, name: str, version: str, source: Path | 
     """Validate predecessor-format audience JSON; ``source`` only labels error messages."""
     path = Path(source)
     if not isinstance(data, dict):
-        raise AudienceError(f"audience file {path}: top level must be a JSON object, got {type(data).__name__}")
+        raise AudienceError(
+            f"audience file {path}: top level must be a JSON object, got {type(data).__name__}"
+        )
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         raise AudienceError(

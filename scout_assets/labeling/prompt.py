@@ -33,10 +33,6 @@ def _bullets(items: Sequence[str]) -> str:
     return "\n".join(f"• {item}" for item in items)
 
 
-def _article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" else "a"
-
-
 def build_system_prompt(audience: Audience) -> str:
     """The instructions for one audience version; identical for every batch of that version."""
     target = audience.target_profile
@@ -56,18 +52,18 @@ def build_system_prompt(audience: Audience) -> str:
         ]
     sections = [
         f"You are an expert at identifying individual {target}s in {audience.sector.upper()}. "
-        f"You decide, for each social media profile you are given, whether the account belongs to "
-        f"{_article(target)} {target}.",
+        "For each social media profile you are given, you decide whether its owner matches the "
+        f"target profile: {target} ({audience.sector}).",
         f"## Domain Context\n\n{audience.domain_context}",
         "\n".join(signals),
         "## Evaluation Process\n\n"
         "1. Decide whether the account is an individual person. Organisations, companies, brands, "
         "podcasts, journals, publications, communities and bots are not individuals.\n"
-        f"2. If it is an individual, decide whether that person matches the target: {_article(target)} "
+        "2. If it is an individual, decide whether that person matches the target profile: "
         f"{target} in {audience.sector}.\n"
         "When in doubt, answer null: a false positive costs more than an uncertain label.",
         "## Label Definitions\n\n"
-        f"- true: an individual who clearly is {_article(target)} {target}.\n"
+        f"- true: an individual who clearly matches the target profile ({target}).\n"
         "- false: not an individual (organisation, brand, journal, podcast, bot); an empty or vague "
         "bio with nothing to act on; or an individual clearly outside the target.\n"
         "- null: an individual with some matching signals whose fit is ambiguous or adjacent.",

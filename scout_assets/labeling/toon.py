@@ -45,11 +45,15 @@ def _profile_row(profile: ProfileForLabel) -> dict[str, Any]:
     for field in _TEXT_FIELDS:
         value = getattr(profile, field)
         if not isinstance(value, str):
-            raise ToonError(f"profile {profile.handle!r}: field {field!r} must be a string, got {value!r:.60}")
+            raise ToonError(
+                f"profile {profile.handle!r}: field {field!r} must be a string, got {value!r:.60}"
+            )
     if profile.category is not None and not isinstance(profile.category, str):
         raise ToonError(f"profile {profile.handle!r}: field 'category' must be a string or None")
     if isinstance(profile.followers, bool) or not isinstance(profile.followers, int):
-        raise ToonError(f"profile {profile.handle!r}: field 'followers' must be an int, got {profile.followers!r}")
+        raise ToonError(
+            f"profile {profile.handle!r}: field 'followers' must be an int, got {profile.followers!r}"
+        )
     return {
         "handle": _clean(profile.handle),
         "name": _clean(profile.name),

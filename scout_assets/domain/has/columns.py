@@ -9,7 +9,12 @@ ID_COLUMNS: tuple[str, ...] = ("platform", "platform_id", "handle")
 
 # The profile columns HAS reads, by kind. Names are PROFILE_COLUMNS names.
 COUNT_INPUTS: tuple[str, ...] = ("followers", "following", "statuses", "favorites", "listed", "media")
-FLAG_INPUTS: tuple[str, ...] = ("blue_verified", "default_profile", "default_profile_image", "possibly_sensitive")
+FLAG_INPUTS: tuple[str, ...] = (
+    "blue_verified",
+    "default_profile",
+    "default_profile_image",
+    "possibly_sensitive",
+)
 HAS_INPUTS: tuple[str, ...] = tuple(sorted((*COUNT_INPUTS, *FLAG_INPUTS, "created_at")))
 
 # A scored row, in order: the has_scores table without partition_date (the caller adds it).

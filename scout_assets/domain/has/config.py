@@ -11,6 +11,7 @@ in the message, not silently score with a default.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass, fields
@@ -199,11 +200,19 @@ def load_has_config(path: Path | None = None) -> HasConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise HasConfigError(source, None, f"is not valid YAML{where}: {problem}") from exc
+        raise HasConfigError(source, None, f"is not valid YAML {_yaml_problem(exc)}") from exc
     return HasConfig.from_mapping(data, source)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """'at line L, column C: problem (while ... started at line L0)' from a PyYAML error."""
+    mark = getattr(exc, "problem_mark", None)
+    text = f"at line {mark.line + 1}, column {mark.column + 1}: " if mark else ": "
+    text += getattr(exc, "problem", None) or str(exc)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark:
+        text += f" ({context} started at line {context_mark.line + 1})"
+    return text
 
 
 def _section(data: dict, name: str, kind: type, source: str) -> Any:
@@ -250,15 +259,28 @@ def _check_ranges(config: HasConfig, source: str) -> None:
         value = getattr(config.classification_thresholds, f.name)
         require(0 <= value <= 1, f"classification_thresholds.{f.name}", f"must be in [0, 1], got {value}")
     a = config.activity_thresholds
-    ordered = [("very_low", a.very_low), ("low", a.low), ("optimal_max", a.optimal_max),
-               ("high_max", a.high_max), ("very_high_max", a.very_high_max)]
+    ordered = [
+        ("very_low", a.very_low),
+        ("low", a.low),
+        ("optimal_max", a.optimal_max),
+        ("high_max", a.high_max),
+        ("very_high_max", a.very_high_max),
+    ]
     require(a.very_low >= 0, "activity_thresholds.very_low", f"must be >= 0, got {a.very_low}")
-    require(a.very_low < a.low, "activity_thresholds.low", f"must be above very_low ({a.very_low}), got {a.low}")
-    for (_, before), (name, value) in zip(ordered[1:], ordered[2:], strict=True):
+    require(
+        a.very_low < a.low, "activity_thresholds.low", f"must be above very_low ({a.very_low}), got {a.low}"
+    )
+    for (_, before), (name, value) in itertools.pairwise(ordered[1:]):
         require(value >= before, f"activity_thresholds.{name}", f"must be >= {before}, got {value}")
-    require(0 <= config.queue_threshold <= 1, "queue_threshold", f"must be in [0, 1], got {config.queue_threshold}")
+    require(
+        0 <= config.queue_threshold <= 1,
+        "queue_threshold",
+        f"must be in [0, 1], got {config.queue_threshold}",
+    )
     m = config.missing_inputs
     for name in ("neutral_engagement", "neutral_customisation", "neutral_age"):
         value = getattr(m, name)
         require(0 <= value <= 1, f"missing_inputs.{name}", f"must be in [0, 1], got {value}")
-    require(m.assumed_age_days >= 0, "missing_inputs.assumed_age_days", f"must be >= 0, got {m.assumed_age_days}")
+    require(
+        m.assumed_age_days >= 0, "missing_inputs.assumed_age_days", f"must be >= 0, got {m.assumed_age_days}"
+    )

@@ -1,0 +1,104 @@
+-- One row per keyword x platform x day: what searching the keyword yielded and cost, its
+-- search state at the end of the day, and whether its yield of new profiles is rising.
+-- The counts and costs come from keyword_stats (the Python asset that attributes API and
+-- labeling cost to keywords); this mart adds the ratios, the day's keyword state and a trend
+-- that looks back 14 days in the source, so an incremental run needs only its window.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['platform', 'keyword', 'day'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
+with stats as (
+    select *
+    from {{ ref('stg_keyword_stats') }}
+    {% if is_incremental() %}where {{ in_partition_window('day') }}{% endif %}
+),
+
+history as (
+    select platform, keyword, day, new_profiles from {{ ref('stg_keyword_stats') }}
+),
+
+trend_windows as (
+    -- New profiles in the 7 days ending on the row's day, and in the 7 days before those.
+    select
+        stats.platform,
+        stats.keyword,
+        stats.day,
+        {{ sum_as_bigint(
+            "case when " ~ dbt.datediff('history.day', 'stats.day', 'day') ~ " < 7 then history.new_profiles else 0 end"
+        ) }} as new_profiles_7d,
+        {{ sum_as_bigint(
+            "case when " ~ dbt.datediff('history.day', 'stats.day', 'day') ~ " >= 7 then history.new_profiles else 0 end"
+        ) }} as new_profiles_prev_7d
+    from stats
+    inner join history
+        on history.platform = stats.platform
+        and history.keyword = stats.keyword
+        and history.day <= stats.day
+        and {{ dbt.datediff('history.day', 'stats.day', 'day') }} < 14
+    group by stats.platform, stats.keyword, stats.day
+),
+
+state as (
+    select platform, keyword, partition_date as day, tags, enabled, pages_searched
+    from {{ ref('stg_keywords') }}
+),
+
+final as (
+    select
+        stats.platform,
+        stats.keyword,
+        stats.day,
+        state.tags,
+        state.enabled,
+        stats.searches,
+        stats.pages,
+        stats.api_calls,
+        stats.api_errors,
+        stats.profiles_returned,
+        stats.unique_profiles,
+        stats.new_profiles,
+        {{ safe_ratio('stats.new_profiles', 'stats.pages') }} as new_per_page,
+        stats.duplicate_rate,
+        stats.mean_has,
+        stats.share_above_threshold,
+        stats.labels_true,
+        stats.labels_false,
+        stats.labels_null,
+        {{ safe_ratio('stats.labels_true', 'stats.labels_true + stats.labels_false') }} as true_label_rate,
+        stats.api_cost_usd,
+        stats.label_cost_usd,
+        stats.cost_usd,
+        {{ safe_ratio('stats.cost_usd', 'stats.new_profiles') }} as cost_per_new_profile,
+        {{ safe_ratio('stats.cost_usd', 'stats.labels_true') }} as cost_per_true_label,
+        stats.still_valid,
+        stats.exhausted,
+        stats.state_reason,
+        coalesce(state.pages_searched, 0) as pages_searched_total,
+        trend_windows.new_profiles_7d,
+        trend_windows.new_profiles_prev_7d,
+        case
+            when trend_windows.new_profiles_prev_7d = 0 and trend_windows.new_profiles_7d = 0 then 'flat'
+            when trend_windows.new_profiles_prev_7d = 0 then 'new'
+            when trend_windows.new_profiles_7d
+                 > trend_windows.new_profiles_prev_7d * (1 + {{ var('trend_tolerance') }}) then 'rising'
+            when trend_windows.new_profiles_7d
+                 < trend_windows.new_profiles_prev_7d * (1 - {{ var('trend_tolerance') }}) then 'falling'
+            else 'flat'
+        end as trend
+    from stats
+    inner join trend_windows
+        on trend_windows.platform = stats.platform
+        and trend_windows.keyword = stats.keyword
+        and trend_windows.day = stats.day
+    left join state
+        on state.platform = stats.platform
+        and state.keyword = stats.keyword
+        and state.day = stats.day
+)
+
+select * from final

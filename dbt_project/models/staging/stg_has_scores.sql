@@ -1,0 +1,26 @@
+with source as (
+    select * from {{ source('scout', 'has_scores') }}
+),
+
+renamed as (
+    select
+        platform,
+        platform_id,
+        partition_date,
+        handle,
+        has,
+        likely_is,
+        raw_score,
+        penalty,
+        s_bot,
+        s_creator,
+        s_entity,
+        s_person,
+        missing_inputs,
+        has_version,
+        as_of,
+        has > {{ var('has_queue_threshold') }} as is_above_threshold
+    from source
+)
+
+select * from renamed

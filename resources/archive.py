@@ -1,0 +1,379 @@
+"""``RawArchive``: every raw API response page, verbatim, one object per request.
+
+The warehouse keeps raw pages too, but a warehouse can be rebuilt, migrated or pruned; the
+archive is the copy that outlives it, so ``profiles`` and everything after it can be
+re-derived for any past day even from an empty warehouse. The layout is one object per
+request, keyed by platform and day so a day is one prefix listing:
+
+    <prefix>/<platform>/<YYYY-MM-DD>/<request_id>.json
+
+Two implementations behind one interface: ``LocalArchive`` (a folder, the embedded default)
+and ``S3Archive`` (a bucket, production). Both are write-once: putting the same
+``request_id`` again with the same body returns the same URI and changes nothing (a retried
+run is harmless); a *different* body under an existing ``request_id`` raises
+``ArchiveConflictError``, because an archive that silently rewrites history is no archive.
+
+S3 credentials come only from boto3's standard chain (``AWS_ACCESS_KEY_ID``/
+``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, an ECS task role, an EKS service-account role):
+no field of this module holds a secret, so none can reach run config, logs or metadata.
+``build_archive()`` picks the implementation from environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from abc import abstractmethod
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from scout_assets.settings import data_dir
+
+# Path segments we put in keys: no separators, no dot-only names, nothing a shell or S3
+# console would mangle. Request ids are uuid hex or platform ids; platforms are short names.
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# Metadata names that suggest a credential; refusing them keeps a careless caller from
+# copying request headers (x-rapidapi-key, authorization) into object metadata.
+_SECRET_WORDS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "authorization",
+        "auth",
+        "credential",
+        "credentials",
+        "cookie",
+        "signature",
+    }
+)
+_METADATA_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_META_SUFFIX = ".meta"  # LocalArchive keeps metadata beside the page: <request_id>.json.meta
+
+
+class ArchiveError(RuntimeError):
+    """An archive operation failed; the message names the bucket/folder and the key."""
+
+
+class ArchiveNotFoundError(ArchiveError, FileNotFoundError):
+    """The object asked for is not in the archive."""
+
+
+class ArchiveConflictError(ArchiveError):
+    """A different body was put under a request id the archive already holds."""
+
+
+def page_key(prefix: str, platform: str, day: date, request_id: str) -> str:
+    """The object key of one page: ``<prefix>/<platform>/<YYYY-MM-DD>/<request_id>.json``."""
+    return "/".join(
+        part for part in (prefix.strip("/"), day_prefix(platform, day), f"{request_id}.json") if part
+    )
+
+
+def day_prefix(platform: str, day: date) -> str:
+    _check_segment("platform", platform)
+    if not isinstance(day, date):
+        raise TypeError(f"archive: day must be a datetime.date, got {type(day).__name__} {day!r}")
+    return f"{platform}/{day.isoformat()}"
+
+
+def _check_segment(name: str, value: str) -> None:
+    if not isinstance(value, str) or not _SEGMENT.match(value) or set(value) == {"."}:
+        raise ValueError(
+            f"archive: {name} {value!r} is not a safe key segment "
+            "(letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 200 chars)"
+        )
+
+
+def _as_bytes(body: str | bytes) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    raise TypeError(f"archive: body must be str or bytes, got {type(body).__name__}")
+
+
+def _clean_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """Validate metadata names and values; refuse anything that looks like a credential."""
+    cleaned: dict[str, str] = {}
+    for name, value in (metadata or {}).items():
+        if not isinstance(name, str) or not _METADATA_NAME.match(name):
+            raise ValueError(
+                f"archive: metadata name {name!r} must be lower-case letters, digits, '_' or '-' (at most 64 chars)"
+            )
+        if _SECRET_WORDS.intersection(re.split(r"[_-]", name)):
+            raise ValueError(
+                f"archive: metadata name {name!r} looks like a credential; secrets never go into archive metadata"
+            )
+        if not isinstance(value, str):
+            raise TypeError(f"archive: metadata {name!r} must be a string, got {type(value).__name__}")
+        cleaned[name] = value
+    return cleaned
+
+
+class RawArchive(dg.ConfigurableResource):
+    """Write-once store of raw response pages; see the module docstring for the layout.
+
+    Assets annotate the parameter as ``RawArchive`` and the binding decides which one runs.
+    """
+
+    @abstractmethod
+    def put_page(
+        self,
+        platform: str,
+        day: date,
+        request_id: str,
+        body: str | bytes,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store one page (idempotent) and return its URI."""
+
+    @abstractmethod
+    def get_page(self, uri: str) -> bytes:
+        """The stored bytes of the page at ``uri``; ``ArchiveNotFoundError`` if absent."""
+
+    @abstractmethod
+    def get_metadata(self, uri: str) -> dict[str, str]:
+        """The metadata stored with the page at ``uri``."""
+
+    @abstractmethod
+    def list_day(self, platform: str, day: date) -> list[str]:
+        """URIs of every page of ``platform`` on ``day``, sorted."""
+
+
+class LocalArchive(RawArchive):
+    """The archive as a folder: the embedded default, and what tests use.
+
+    Writes go to a temporary file first and are published with a hard link, which fails if
+    the name exists: a crash never leaves half a page, and two writers of the same request
+    cannot both win.
+    """
+
+    root: str | None = Field(
+        default=None, description="Archive folder. Unset: <SCOUT_DATA_DIR>/raw_archive, resolved at use time."
+    )
+
+    def root_path(self) -> Path:
+        return Path(self.root) if self.root else data_dir() / "raw_archive"
+
+    def put_page(
+        self,
+        platform: str,
+        day: date,
+        request_id: str,
+        body: str | bytes,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        _check_segment("request_id", request_id)
+        data, meta = _as_bytes(body), _clean_metadata(metadata)
+        target = self.root_path() / day_prefix(platform, day) / f"{request_id}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if _publish(target, data):
+            _publish(target.with_name(target.name + _META_SUFFIX), json.dumps(meta, sort_keys=True).encode())
+        elif target.read_bytes() != data:
+            raise ArchiveConflictError(
+                f"archive {self.root_path()}: {target.relative_to(self.root_path())} already holds a different body "
+                f"for request_id {request_id!r}; archived pages are never rewritten"
+            )
+        return target.resolve().as_uri()
+
+    def get_page(self, uri: str) -> bytes:
+        path = self._path_of(uri)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ArchiveNotFoundError(f"archive {self.root_path()}: no page at {path}") from None
+
+    def get_metadata(self, uri: str) -> dict[str, str]:
+        path = self._path_of(uri)
+        meta = path.with_name(path.name + _META_SUFFIX)
+        if not path.exists():
+            raise ArchiveNotFoundError(f"archive {self.root_path()}: no page at {path}")
+        return json.loads(meta.read_text()) if meta.exists() else {}
+
+    def list_day(self, platform: str, day: date) -> list[str]:
+        folder = self.root_path() / day_prefix(platform, day)
+        return sorted(path.resolve().as_uri() for path in folder.glob("*.json")) if folder.is_dir() else []
+
+    def _path_of(self, uri: str) -> Path:
+        parsed = urlparse(uri)
+        if parsed.scheme != "file":
+            raise ValueError(f"archive {self.root_path()}: {uri!r} is not a file:// URI")
+        return Path(unquote(parsed.path))
+
+
+def _publish(target: Path, data: bytes) -> bool:
+    """Create ``target`` with ``data`` atomically; False (and no change) if it already exists."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(tmp)
+
+
+class S3Archive(RawArchive):
+    """The archive in an S3 bucket (or any S3-compatible store via ``endpoint_url``).
+
+    boto3 is used directly rather than dagster-aws's ``S3Resource``: that resource carries
+    access-key fields, and this one must have nowhere to put a secret. The client retries
+    throttling and 5xx answers itself (botocore "standard" mode). Writes are conditional
+    (``If-None-Match: *``), so an existing page is never overwritten even by two concurrent
+    runs; a store that ignores the condition still receives the same bytes for the same id.
+    """
+
+    bucket: str = Field(description="Bucket name (bind with EnvVar('SCOUT_ARCHIVE_BUCKET')).")
+    prefix: str = Field(default="scout/raw", description="Key prefix inside the bucket.")
+    endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, moto); unset: AWS."
+    )
+    region_name: str = Field(default="us-east-1", description="AWS region of the bucket.")
+    max_attempts: int = Field(
+        default=5, gt=0, description="botocore attempts per request (standard retry mode)."
+    )
+
+    _client: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._client = None  # a fresh client per run process; boto3 clients do not survive fork
+
+    def put_page(
+        self,
+        platform: str,
+        day: date,
+        request_id: str,
+        body: str | bytes,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        _check_segment("request_id", request_id)
+        data, meta = _as_bytes(body), _clean_metadata(metadata)
+        key = page_key(self.prefix, platform, day, request_id)
+        # S3 user metadata travels in HTTP headers, which must be ASCII: percent-encode values
+        # (a keyword like "café" would otherwise fail the upload).
+        encoded = {name: quote(value, safe=" -_.~:/@+,;=") for name, value in meta.items()}
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType="application/json",
+                Metadata=encoded,
+                IfNoneMatch="*",
+            )
+        except Exception as exc:
+            if _error_code(exc) not in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+                raise ArchiveError(f"archive: put to {self._where(key)} failed: {_describe(exc)}") from exc
+            if self._read(key) != data:
+                raise ArchiveConflictError(
+                    f"archive: {self._where(key)} already holds a different body for request_id "
+                    f"{request_id!r}; archived pages are never rewritten"
+                ) from None
+        return f"s3://{self.bucket}/{key}"
+
+    def get_page(self, uri: str) -> bytes:
+        return self._read(self._key_of(uri))
+
+    def get_metadata(self, uri: str) -> dict[str, str]:
+        key = self._key_of(uri)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise self._read_error(key, exc) from exc
+        return {name: unquote(value) for name, value in head.get("Metadata", {}).items()}
+
+    def list_day(self, platform: str, day: date) -> list[str]:
+        folder = "/".join(part for part in (self.prefix.strip("/"), day_prefix(platform, day)) if part) + "/"
+        uris: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=folder
+            ):
+                uris.extend(
+                    f"s3://{self.bucket}/{item['Key']}"
+                    for item in page.get("Contents", [])
+                    if item["Key"].endswith(".json")
+                )
+        except Exception as exc:
+            raise ArchiveError(f"archive: listing {self._where(folder)} failed: {_describe(exc)}") from exc
+        return sorted(uris)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                retries={"max_attempts": self.max_attempts, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+                # Custom endpoints (MinIO, moto, an IP) rarely resolve bucket sub-domains.
+                s3={"addressing_style": "path"} if self.endpoint_url else None,
+            )
+            self._client = boto3.session.Session().client(
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region_name, config=config
+            )
+        return self._client
+
+    def _read(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            raise self._read_error(key, exc) from exc
+
+    def _read_error(self, key: str, exc: Exception) -> ArchiveError:
+        if _error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+            return ArchiveNotFoundError(f"archive: no object at {self._where(key)}")
+        return ArchiveError(f"archive: reading {self._where(key)} failed: {_describe(exc)}")
+
+    def _where(self, key: str) -> str:
+        return f"bucket {self.bucket!r}, key {key!r}"
+
+    def _key_of(self, uri: str) -> str:
+        parsed = urlparse(uri)
+        if parsed.scheme != "s3" or parsed.netloc != self.bucket or not parsed.path.lstrip("/"):
+            raise ValueError(f"archive: {uri!r} is not an s3:// URI of bucket {self.bucket!r}")
+        return parsed.path.lstrip("/")
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _describe(exc: Exception) -> str:
+    """Class and message of a boto error; botocore messages carry no credentials."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def build_archive() -> RawArchive:
+    """The archive for this environment: S3 when ``SCOUT_ARCHIVE_BUCKET`` is set, else a local folder.
+
+    ``SCOUT_ARCHIVE_PREFIX`` (default ``scout/raw``), ``SCOUT_S3_ENDPOINT_URL`` and
+    ``AWS_REGION``/``AWS_DEFAULT_REGION`` refine the S3 case. None of them is a secret.
+    """
+    bucket = os.environ.get("SCOUT_ARCHIVE_BUCKET")
+    if not bucket:
+        return LocalArchive(root=os.environ.get("SCOUT_ARCHIVE_DIR") or None)
+    return S3Archive(
+        bucket=bucket,
+        prefix=os.environ.get("SCOUT_ARCHIVE_PREFIX", "scout/raw"),
+        endpoint_url=os.environ.get("SCOUT_S3_ENDPOINT_URL") or None,
+        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )

@@ -1,0 +1,54 @@
+"""What a backend must offer: one transaction at a time, as a small ``Session``.
+
+The write logic (validation, delete-then-insert, conflict handling) lives once in
+``transaction.py`` on top of this protocol; a backend only knows how to open a connection,
+run a statement, read an Arrow result and stage a frame where SQL can select from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import polars as pl
+
+from resources.warehouse.schema import Table
+from resources.warehouse.sql import Dialect
+
+
+class Session(Protocol):
+    """One open transaction on one connection."""
+
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
+
+    def execute_count(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one INSERT/UPDATE/DELETE and return how many rows it changed."""
+        ...
+
+    def read(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame: ...
+
+    def stage(self, table: Table, frame: pl.DataFrame) -> str:
+        """Make ``frame`` selectable under the returned name for the rest of the transaction.
+
+        ``frame`` already has exactly ``table``'s columns and polars types.
+        """
+        ...
+
+    def unstage(self, name: str) -> None: ...
+
+    def lock_schema(self) -> None:
+        """Serialize concurrent ``ensure_schema`` calls for the rest of the transaction."""
+        ...
+
+
+class Backend(Protocol):
+    dialect: Dialect
+    display: str
+    errors: tuple[type[Exception], ...]
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A fresh connection in one transaction: commit on clean exit, roll back on error, close."""
+        ...

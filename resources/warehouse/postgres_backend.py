@@ -1,0 +1,115 @@
+"""The production backend: PostgreSQL through ADBC, bulk loads through binary COPY.
+
+Why ADBC (``adbc-driver-postgresql``) and not psycopg2's ``copy_expert``:
+
+* ``adbc_ingest`` streams an Arrow table with ``COPY ... FROM STDIN (FORMAT binary)``. Values
+  travel typed, so there is no CSV/TEXT escaping to get wrong: empty string and NULL stay
+  distinct, and commas, quotes, tabs, newlines, backslashes and emoji need no handling.
+  Polars hands over Arrow without a copy, and dates/timestamps/booleans keep their types.
+* Results come back as Arrow (``fetch_arrow_table``), straight into polars.
+* Its placeholders are libpq's own ``$1, $2 ...``, the same style DuckDB accepts, so SQL
+  written for one backend runs on the other without translation.
+
+Each transaction copies the frame into a temporary staging table shaped ``LIKE`` the
+target (exact column types), then moves rows with ``INSERT ... SELECT`` (``ON CONFLICT DO
+NOTHING`` for ledgers, ``DO UPDATE`` for upserts); the staging table is dropped at once and
+in any case at commit. A connection lives for one transaction only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import adbc_driver_postgresql.dbapi as pg
+import polars as pl
+from adbc_driver_manager import dbapi as adbc_dbapi
+
+from resources.warehouse.errors import WarehouseError
+from resources.warehouse.location import WarehouseLocation
+from resources.warehouse.schema import Table
+from resources.warehouse.sql import POSTGRES, Dialect, quote
+
+_stage_numbers = itertools.count(1)
+
+# Any fixed number works; it only has to be the same for every Scout process.
+_SCHEMA_LOCK_ID = 0x5C0_7AB1E
+
+
+class PostgresSession:
+    dialect: Dialect = POSTGRES
+
+    def __init__(self, cursor: adbc_dbapi.Cursor) -> None:
+        self._cur = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._cur.execute(sql, list(params) if params else None)
+
+    def execute_count(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        # ADBC reports no row count for prepared DML, so count what the statement returns.
+        self._cur.execute(
+            f"WITH _scout_changed AS ({sql} RETURNING 1) SELECT count(*) FROM _scout_changed",
+            list(params) if params else None,
+        )
+        row = self._cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def read(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        self._cur.execute(sql, list(params) if params else None)
+        if self._cur.description is None:  # a statement without a result set
+            return pl.DataFrame()
+        return pl.from_arrow(self._cur.fetch_arrow_table())
+
+    def stage(self, table: Table, frame: pl.DataFrame) -> str:
+        name = f"_scout_stage_{table.name}_{next(_stage_numbers)}"
+        self._cur.execute(f"CREATE TEMPORARY TABLE {quote(name)} (LIKE {quote(table.name)}) ON COMMIT DROP")
+        # temporary=True makes the driver look the table up in pg_temp; "append" keeps our types.
+        self._cur.adbc_ingest(name, frame.to_arrow(), mode="append", temporary=True)
+        return name
+
+    def unstage(self, name: str) -> None:
+        self._cur.execute(f"DROP TABLE IF EXISTS pg_temp.{quote(name)}")
+
+    def lock_schema(self) -> None:
+        # Two processes racing CREATE TABLE IF NOT EXISTS can still collide in pg_type.
+        self._cur.execute("SELECT pg_advisory_xact_lock($1)", [_SCHEMA_LOCK_ID])
+
+
+class PostgresBackend:
+    dialect: Dialect = POSTGRES
+    errors: tuple[type[Exception], ...] = (adbc_dbapi.Error,)
+
+    def __init__(self, location: WarehouseLocation) -> None:
+        assert location.dsn is not None
+        self._location = location
+        self.display = location.display
+
+    def connect(self) -> adbc_dbapi.Connection:
+        try:
+            return pg.connect(self._location.dsn, autocommit=False)
+        except adbc_dbapi.Error as exc:
+            # `from None`: the driver's exception (and its args) might echo the URI.
+            raise WarehouseError(
+                f"cannot connect to warehouse {self.display}: {self._location.scrub(str(exc))}"
+            ) from None
+
+    @contextmanager
+    def session(self) -> Iterator[PostgresSession]:
+        con = self.connect()
+        try:
+            cursor = con.cursor()
+            try:
+                yield PostgresSession(cursor)
+                con.commit()
+            except BaseException:
+                with suppress(adbc_dbapi.Error):
+                    con.rollback()
+                raise
+            finally:
+                with suppress(adbc_dbapi.Error):
+                    cursor.close()
+        finally:
+            with suppress(adbc_dbapi.Error):
+                con.close()

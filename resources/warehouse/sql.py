@@ -1,0 +1,174 @@
+"""The SQL both backends share, and the few words in which their dialects differ.
+
+DuckDB and PostgreSQL agree on almost everything Scout needs: ``CREATE TABLE IF NOT
+EXISTS``, ``INSERT ... SELECT ... ON CONFLICT``, ``information_schema`` and ``$1``-style
+positional parameters. They differ in type names, so a ``Dialect`` carries those and the
+statement builders below take one. Identifiers come only from ``schema.py`` and are still
+checked and quoted; values are always bound parameters, never formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from resources.warehouse.schema import Table
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Type names of one backend.
+
+    ``ddl_types`` maps a logical type to the DDL spelling; ``catalog_types`` to the spelling
+    ``information_schema.columns.data_type`` reports (lower-cased), used to spot drift.
+    """
+
+    name: str
+    ddl_types: Mapping[str, str]
+    catalog_types: Mapping[str, str]
+
+    def ddl_type(self, logical: str) -> str:
+        return self.ddl_types[logical]
+
+
+DUCKDB = Dialect(
+    name="duckdb",
+    ddl_types={
+        "text": "VARCHAR",
+        "int": "BIGINT",
+        "float": "DOUBLE",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+    },
+    catalog_types={
+        "text": "varchar",
+        "int": "bigint",
+        "float": "double",
+        "bool": "boolean",
+        "date": "date",
+        "timestamp": "timestamp",
+    },
+)
+
+POSTGRES = Dialect(
+    name="postgres",
+    ddl_types={
+        "text": "TEXT",
+        "int": "BIGINT",
+        "float": "DOUBLE PRECISION",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP WITHOUT TIME ZONE",
+    },
+    catalog_types={
+        "text": "text",
+        "int": "bigint",
+        "float": "double precision",
+        "bool": "boolean",
+        "date": "date",
+        "timestamp": "timestamp without time zone",
+    },
+)
+
+
+def quote(identifier: str) -> str:
+    """Double-quote a schema identifier after checking it is a plain lower-case name."""
+    if not _IDENTIFIER.match(identifier):
+        raise ValueError(f"refusing SQL identifier {identifier!r}: only [a-z_][a-z0-9_]* names are used")
+    return f'"{identifier}"'
+
+
+def column_list(columns: Sequence[str]) -> str:
+    return ", ".join(quote(c) for c in columns)
+
+
+def create_table(dialect: Dialect, table: Table) -> str:
+    columns = [f"{quote(name)} {dialect.ddl_type(logical)}" for name, logical in table.columns]
+    columns.append(f"PRIMARY KEY ({column_list(table.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} ({', '.join(columns)})"
+
+
+def index_name(table: Table, columns: Sequence[str]) -> str:
+    # Postgres truncates identifiers at 63 bytes; schema.py names are far below that.
+    return f"{table.name}__{'__'.join(columns)}__idx"
+
+
+def create_index(table: Table, columns: Sequence[str]) -> str:
+    return (
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(table, columns))} "
+        f"ON {quote(table.name)} ({column_list(columns)})"
+    )
+
+
+def add_column(dialect: Dialect, table: Table, column: str, logical: str) -> str:
+    return f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column)} {dialect.ddl_type(logical)}"
+
+
+CATALOG_COLUMNS = (
+    "SELECT table_name, column_name, lower(data_type) AS data_type FROM information_schema.columns "
+    "WHERE table_schema = current_schema() AND table_catalog = current_database()"
+)
+
+
+def where_clause(
+    dialect: Dialect, table: Table, where: Mapping[str, Any], first_param: int = 1
+) -> tuple[str, list]:
+    """``"a" = $1::TYPE AND "b" IS NULL`` plus its parameters.
+
+    The placeholder is cast to the column's type because PostgreSQL types a bound Python
+    string as ``text`` and will not compare it with a ``date`` on its own.
+    """
+    if not where:
+        return "TRUE", []
+    logical = dict(table.columns)
+    parts: list[str] = []
+    params: list[Any] = []
+    for column, value in where.items():
+        if value is None:
+            parts.append(f"{quote(column)} IS NULL")
+            continue
+        params.append(value)
+        parts.append(
+            f"{quote(column)} = ${first_param + len(params) - 1}::{dialect.ddl_type(logical[column])}"
+        )
+    return " AND ".join(parts), params
+
+
+def delete_where(dialect: Dialect, table: Table, where: Mapping[str, Any]) -> tuple[str, list]:
+    condition, params = where_clause(dialect, table, where)
+    return f"DELETE FROM {quote(table.name)} WHERE {condition}", params
+
+
+def select_table(dialect: Dialect, table: Table, where: Mapping[str, Any] | None) -> tuple[str, list]:
+    condition, params = where_clause(dialect, table, where or {})
+    sql = (
+        f"SELECT {column_list(table.column_names)} FROM {quote(table.name)} "
+        f"WHERE {condition} ORDER BY {column_list(table.key)}"
+    )
+    return sql, params
+
+
+OnConflict = Literal["fail", "ignore", "update"]
+
+
+def insert_from(table: Table, source: str, on_conflict: OnConflict) -> str:
+    """``INSERT INTO table SELECT ... FROM source`` with the requested conflict handling.
+
+    ``source`` is a staging relation the backend created (a registered frame or a temp
+    table), so it is an identifier we made, checked like the others.
+    """
+    columns = column_list(table.column_names)
+    sql = f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} FROM {quote(source)}"
+    if on_conflict == "fail":
+        return sql
+    target = f" ON CONFLICT ({column_list(table.key)})"
+    updates = [c for c in table.column_names if c not in table.key]
+    if on_conflict == "ignore" or not updates:
+        return sql + target + " DO NOTHING"
+    assignments = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
+    return sql + target + f" DO UPDATE SET {assignments}"

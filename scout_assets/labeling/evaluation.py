@@ -1,0 +1,200 @@
+"""How far two sets of trivalent labels agree, and an honest way to tune against them.
+
+Scout's only reference labels are another model's (Claude Haiku's "silver" labels), so the
+figures here measure *agreement*, not accuracy. Three-class Cohen's kappa is the headline: it
+discounts the agreement two labelers reach by chance, which matters because always answering
+``null`` already agrees with ~47 % of the silver set (kappa 0).
+
+Tuning discipline: :func:`split_of` assigns every handle to ``tune`` or ``report`` by a hash of
+the handle, so a profile that appears twice lands on the same side, the split never changes when
+rows are added or reordered, and thresholds chosen on ``tune`` are judged on ``report`` only.
+``python -m scout_assets.labeling.evaluation tune-minilm`` reproduces the local labeler's
+thresholds (docs/labeling.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, fields
+from typing import Any, TypeVar
+
+Trivalent = bool | None
+CLASSES: tuple[Trivalent, ...] = (True, False, None)
+SPLITS = ("tune", "report")
+_NAMES = {True: "true", False: "false", None: "null"}
+
+T = TypeVar("T")
+
+
+def label_name(value: Trivalent) -> str:
+    """``true`` / ``false`` / ``null``, as labels are written in files."""
+    return _NAMES[value]
+
+
+def _check(values: Sequence[Any], what: str) -> None:
+    for index, value in enumerate(values):
+        if value is not True and value is not False and value is not None:
+            raise ValueError(f"{what}[{index}] must be true, false or null, got {value!r}")
+
+
+def cohen_kappa(pred: Sequence[Trivalent], ref: Sequence[Trivalent]) -> float:
+    """Cohen's kappa over the three classes; 1.0 when both are constant and identical."""
+    n = len(ref)
+    if n == 0:
+        return 0.0
+    observed = sum(p is r for p, r in zip(pred, ref, strict=True)) / n
+    expected = sum((sum(p is c for p in pred) / n) * (sum(r is c for r in ref) / n) for c in CLASSES)
+    if expected >= 1.0:  # both labelers used one and the same class throughout
+        return 1.0
+    return (observed - expected) / (1.0 - expected)
+
+
+def agreement(pred: Sequence[Trivalent], ref: Sequence[Trivalent]) -> dict[str, Any]:
+    """Agreement of predictions with reference labels, position by position.
+
+    Returns ``n``, ``agreement`` (share identical), ``kappa``, ``precision_true`` /
+    ``recall_true`` / ``f1_true`` (``true`` as the positive class; 0.0 when undefined),
+    ``confusion`` as ``{reference: {prediction: count}}`` with keys true/false/null, and the
+    label distribution of each side.
+    """
+    if len(pred) != len(ref):
+        raise ValueError(f"pred has {len(pred)} labels but ref has {len(ref)}")
+    _check(pred, "pred")
+    _check(ref, "ref")
+    n = len(ref)
+    confusion = {label_name(r): {label_name(p): 0 for p in CLASSES} for r in CLASSES}
+    for p, r in zip(pred, ref, strict=True):
+        confusion[label_name(r)][label_name(p)] += 1
+    true_positive = confusion["true"]["true"]
+    predicted_true = sum(p is True for p in pred)
+    actual_true = sum(r is True for r in ref)
+    precision = true_positive / predicted_true if predicted_true else 0.0
+    recall = true_positive / actual_true if actual_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "n": n,
+        "agreement": sum(p is r for p, r in zip(pred, ref, strict=True)) / n if n else 0.0,
+        "kappa": cohen_kappa(pred, ref),
+        "precision_true": precision,
+        "recall_true": recall,
+        "f1_true": f1,
+        "confusion": confusion,
+        "pred_counts": {label_name(c): sum(p is c for p in pred) for c in CLASSES},
+        "ref_counts": {label_name(c): sum(r is c for r in ref) for c in CLASSES},
+    }
+
+
+def baselines(ref: Sequence[Trivalent]) -> dict[str, dict[str, Any]]:
+    """Trivial labelers to beat: always null, and always the reference's most common class."""
+    counts = {c: sum(r is c for r in ref) for c in CLASSES}
+    majority = max(CLASSES, key=lambda c: counts[c])  # ties resolve in CLASSES order
+    return {
+        "always-null": agreement([None] * len(ref), ref),
+        f"always-majority ({label_name(majority)})": agreement([majority] * len(ref), ref),
+    }
+
+
+def format_agreement(figures: dict[str, Any]) -> str:
+    """One readable line plus the confusion matrix (rows = reference, columns = prediction)."""
+    lines = [
+        f"n={figures['n']}  agreement={figures['agreement']:.3f}  kappa={figures['kappa']:.3f}  "
+        f"true: precision={figures['precision_true']:.3f} recall={figures['recall_true']:.3f} "
+        f"f1={figures['f1_true']:.3f}",
+        "  confusion (rows: reference, columns: prediction)  true false null",
+    ]
+    for ref_name, row in figures["confusion"].items():
+        lines.append(f"  {ref_name:>48}  {row['true']:>4} {row['false']:>5} {row['null']:>4}")
+    return "\n".join(lines)
+
+
+def split_of(handle: str) -> str:
+    """``tune`` or ``report`` for a handle: sha256 of the case-folded handle, even -> tune."""
+    digest = hashlib.sha256(handle.strip().lstrip("@").casefold().encode("utf-8")).digest()
+    return SPLITS[digest[-1] % 2]
+
+
+def grid_search(
+    candidates: Iterable[T], predict: Callable[[T], Sequence[Trivalent]], ref: Sequence[Trivalent]
+) -> tuple[T, dict[str, Any]]:
+    """The candidate whose predictions reach the highest kappa (first one wins a tie)."""
+    best: tuple[T, dict[str, Any]] | None = None
+    for candidate in candidates:
+        figures = agreement(predict(candidate), ref)
+        if best is None or figures["kappa"] > best[1]["kappa"]:
+            best = (candidate, figures)
+    if best is None:
+        raise ValueError("grid_search needs at least one candidate")
+    return best
+
+
+def _frange(start: float, stop: float, step: float) -> list[float]:
+    count = round((stop - start) / step)
+    return [round(start + i * step, 4) for i in range(count + 1)]
+
+
+def minilm_grid() -> list[Any]:
+    """Every threshold combination the tuning tries (about 8,000)."""
+    from scout_assets.labeling.local_minilm import MiniLMThresholds
+
+    return [
+        MiniLMThresholds(min_relevance=r, false_margin=f, true_margin=t, min_bio_words=w)
+        for r, f, t, w in itertools.product(
+            _frange(0.20, 0.50, 0.025), _frange(-0.20, 0.10, 0.02), _frange(0.0, 0.30, 0.02), (1, 2, 3)
+        )
+        if f < t
+    ]
+
+
+def tune_minilm(argv: Sequence[str] | None = None) -> int:
+    """Choose local-minilm thresholds on the ``tune`` split; print them and the ``report`` figures."""
+    from scout_assets.labeling.audience import load_audience
+    from scout_assets.labeling.label_cli import InputError, read_profiles
+    from scout_assets.labeling.local_minilm import LocalMiniLMLabeler, decide
+
+    parser = argparse.ArgumentParser(prog="python -m scout_assets.labeling.evaluation tune-minilm")
+    parser.add_argument("--input", required=True, help="labeled profiles (.jsonl or .csv with llm_label or label)")
+    parser.add_argument("--audience", required=True, help="audience JSON file")
+    args = parser.parse_args(argv)
+    try:
+        rows = read_profiles(args.input)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows = [row for row in rows if row.has_reference]
+    if not rows:
+        print(f"error: {args.input}: no row carries a llm_label or label column", file=sys.stderr)
+        return 2
+    audience = load_audience(args.audience)
+    labeler = LocalMiniLMLabeler()
+    scores = labeler.score([row.profile for row in rows], audience)
+    by_split = {name: [i for i, row in enumerate(rows) if split_of(row.profile.handle) == name] for name in SPLITS}
+
+    def predict(indices: list[int]) -> Callable[[Any], list[Trivalent]]:
+        return lambda th: [decide(rows[i].profile, scores[i], th).label for i in indices]
+
+    tune_ref = [rows[i].reference for i in by_split["tune"]]
+    best, tune_figures = grid_search(minilm_grid(), predict(by_split["tune"]), tune_ref)
+    print("chosen on the tune split:", ", ".join(f"{f.name}={getattr(best, f.name)}" for f in fields(best)))
+    print("tune split (used for the choice, optimistic):\n" + format_agreement(tune_figures))
+    report_ref = [rows[i].reference for i in by_split["report"]]
+    print("report split (held out):\n" + format_agreement(agreement(predict(by_split["report"])(best), report_ref)))
+    for name, figures in baselines(report_ref).items():
+        print(f"  baseline {name} on report: agreement={figures['agreement']:.3f} kappa={figures['kappa']:.3f}")
+    print("thresholds as dict:", asdict(best))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] != "tune-minilm":
+        print("usage: python -m scout_assets.labeling.evaluation tune-minilm --input FILE --audience FILE", file=sys.stderr)
+        return 2
+    return tune_minilm(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The asset graph end to end: real Dagster materializations, real HTTP to the sandbox, both warehouses.
+
+Each test gets its own sandbox server and its own warehouse (DuckDB file or a fresh
+PostgreSQL database, from tests/conftest.py), so runs never see each other's data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from resources.bluesky import BlueskySearch
+from resources.sandbox import Fault, SandboxServer
+from resources.twitter import TwitterSearch
+from scout_assets.assets.raw_searches import RawSearchConfig
+from scout_assets.assets.raw_searches import raw_searches as raw_searches_asset
+from scout_assets.definitions import defs
+from scout_assets.jobs import MAIN_ASSETS
+from scout_assets.partitions import partition_key, today_utc
+
+FAST_RETRIES = {
+    "max_attempts": 2,
+    "backoff_initial_s": 0.01,
+    "backoff_max_s": 0.02,
+    "backoff_jitter_s": 0.0,
+    "retry_after_max_s": 0.05,
+    "timeout_s": 5.0,
+}
+DERIVED = ["profiles", "has_scores", "profiles_to_score"]
+
+
+@pytest.fixture
+def sandbox():
+    with SandboxServer() as server:
+        yield server
+
+
+def resources_for(warehouse, sandbox) -> dict:
+    return {
+        "warehouse": warehouse,
+        "twitter": TwitterSearch(base_url=sandbox.base_url, **FAST_RETRIES),
+        "bluesky": BlueskySearch(base_url=sandbox.base_url, **FAST_RETRIES),
+    }
+
+
+def assets(keys: list[str]) -> list:
+    wanted = {dg.AssetKey(k) for k in keys}
+    return [a for a in defs.assets if set(a.keys) & wanted]  # type: ignore[union-attr]
+
+
+def materialize(
+    keys, warehouse, sandbox, platform, *, day=None, keywords_per_run=4, pages=1, raise_on_error=True
+):
+    run_config = {
+        "ops": {
+            "raw_searches": {
+                "config": {
+                    "keywords_per_run": keywords_per_run,
+                    "pages_per_keyword": pages,
+                    "allow_past_day": day is not None,
+                }
+            }
+        }
+    }
+    if "raw_searches" not in keys:
+        run_config = {}
+    return dg.materialize(
+        assets(keys),
+        partition_key=partition_key(day or today_utc(), platform),
+        resources=resources_for(warehouse, sandbox),
+        run_config=run_config,
+        raise_on_error=raise_on_error,
+    )
+
+
+def table(warehouse, name: str, sort: list[str]) -> pl.DataFrame:
+    return warehouse.read(f"select * from {name}").sort(sort)
+
+
+@pytest.mark.parametrize("platform", ["twitter", "bluesky"])
+def test_main_job_fills_every_table(warehouse, sandbox, platform):
+    result = materialize(MAIN_ASSETS, warehouse, sandbox, platform)
+    assert result.success
+
+    pages = table(warehouse, "raw_searches", ["request_id"])
+    assert pages.height == 4 and set(pages["platform"]) == {platform}
+    assert pages["payload"].str.len_chars().min() > 10  # verbatim bodies kept
+    calls = table(warehouse, "api_calls", ["call_id"])
+    # Bluesky: one search plus one getProfiles per 25 actors of the page.
+    expected_calls = 4 if platform == "twitter" else 4 + (-(-pages["result_count"] // 25)).sum()
+    assert calls.height == expected_calls
+
+    profiles = table(warehouse, "profiles", ["platform_id"])
+    snapshots = table(warehouse, "profile_snapshots", ["platform_id"])
+    scores = table(warehouse, "has_scores", ["platform_id"])
+    queue = table(warehouse, "profiles_to_score", ["platform_id"])
+    assert profiles.height > 20
+    assert profiles["platform_id"].n_unique() == profiles.height
+    assert snapshots.height == profiles.height == scores.height
+    assert scores["has"].is_between(0, 1).all()
+    assert queue.height > 0
+    assert (queue["has"] > 0.65).all()
+    assert set(queue["platform_id"]) <= set(scores.filter(pl.col("has") > 0.65)["platform_id"])
+    # every stored page's result count matches the appearances it produced
+    assert (
+        pages["result_count"].sum()
+        == table(warehouse, "profile_sightings", ["platform_id"])["times_seen"].sum()
+    )
+
+    profile_meta = result.asset_materializations_for_node("profiles")[0].metadata
+    assert profile_meta["new_profiles"].value == profiles.height
+    assert profile_meta["already_known_profiles"].value == 0
+
+
+def test_second_run_pages_on_and_adds_no_duplicates(warehouse, sandbox, tmp_path, monkeypatch):
+    # Four keywords and four per run: the second run must continue each keyword at page 1.
+    keyword_file = tmp_path / "keywords.csv"
+    keyword_file.write_text(
+        "keyword,platforms,tags,enabled\nethnography,*,,\npostdoc,*,,\nsociologist,*,,\ngrounded theory,*,,\n"
+    )
+    monkeypatch.setenv("SCOUT_KEYWORD_FILE", str(keyword_file))
+    assert materialize(MAIN_ASSETS, warehouse, sandbox, "twitter").success
+    first_pages = table(warehouse, "raw_searches", ["request_id"])
+    first_profiles = table(warehouse, "profiles", ["platform_id"])
+
+    assert materialize(MAIN_ASSETS, warehouse, sandbox, "twitter").success
+    pages = table(warehouse, "raw_searches", ["request_id"])
+    profiles = table(warehouse, "profiles", ["platform_id"])
+
+    assert pages.height == 2 * first_pages.height  # the next page of each keyword, appended
+    assert set(first_pages["request_id"]) <= set(pages["request_id"])  # nothing rewritten
+    second_pages = pages.filter(~pl.col("request_id").is_in(first_pages["request_id"].implode()))
+    assert set(second_pages["page"]) == {1}
+    assert set(second_pages["cursor_in"]) == set(first_pages["cursor_out"])
+    assert profiles["platform_id"].n_unique() == profiles.height
+    assert profiles.height >= first_profiles.height
+
+
+def test_rederiving_a_partition_is_idempotent_and_calls_no_api(warehouse, sandbox):
+    assert materialize(MAIN_ASSETS, warehouse, sandbox, "bluesky").success
+    before = {
+        name: table(warehouse, name, ["platform_id"])
+        for name in ("profiles", "profile_snapshots", "has_scores", "profiles_to_score")
+    }
+    served = len(sandbox.requests)
+
+    assert materialize(DERIVED, warehouse, sandbox, "bluesky").success
+    after = {name: table(warehouse, name, ["platform_id"]) for name in before}
+
+    assert len(sandbox.requests) == served
+    for name in before:
+        assert after[name].equals(before[name]), name
+
+
+def test_past_day_raw_partition_calls_nothing(warehouse, sandbox):
+    yesterday = today_utc() - timedelta(days=1)
+    result = dg.materialize(
+        assets(["raw_searches"]),
+        partition_key=partition_key(yesterday, "twitter"),
+        resources=resources_for(warehouse, sandbox),
+    )
+    assert result.success
+    assert sandbox.requests == []
+    meta = result.asset_materializations_for_node("raw_searches")[0].metadata
+    assert meta["api_calls"].value == 0
+
+
+def test_platform_outage_fails_the_step_but_keeps_what_was_fetched(warehouse, sandbox):
+    # The first keyword meets 503 on every attempt. The step must fail loudly (so the retry
+    # policy and the UI see it), but the pages the other keywords fetched and every attempt
+    # in the usage ledger must be stored. Called directly so the asset's RetryPolicy, which a
+    # real run applies, does not hide the first attempt.
+    assert materialize(["keywords"], warehouse, sandbox, "twitter").success
+    sandbox.inject("/api/search/people", Fault("server_error", status=503), Fault("server_error", status=503))
+    with dg.build_asset_context(
+        partition_key=partition_key(today_utc(), "twitter"), resources=resources_for(warehouse, sandbox)
+    ) as context:
+        _fail_then_retry(context, warehouse)
+
+
+def _fail_then_retry(context, warehouse) -> None:
+    with pytest.raises(
+        dg.Failure, match=r"1 of 3 keyword searches on twitter failed: .*'qualitative researcher'.*503"
+    ):
+        raw_searches_asset(context, RawSearchConfig(keywords_per_run=3))
+
+    pages = table(warehouse, "raw_searches", ["request_id"])
+    calls = table(warehouse, "api_calls", ["call_id"])
+    assert pages.height == 2 and "qualitative researcher" not in set(pages["keyword"])
+    assert calls.filter(pl.col("status") == 503).height == 2
+    assert calls.filter(pl.col("status") == 503)["error"].str.contains("503").all()
+    assert calls.height == 4
+
+    # The retry continues from the stored state: nothing fetched twice, nothing lost.
+    raw_searches_asset(context, RawSearchConfig(keywords_per_run=3))
+    pages = table(warehouse, "raw_searches", ["request_id"])
+    assert pages.height == 5
+    assert pages.select("keyword", "page").n_unique() == 5
