@@ -247,6 +247,9 @@ class S3Archive(RawArchive):
     max_attempts: int = Field(
         default=5, gt=0, description="botocore attempts per request (standard retry mode)."
     )
+    list_page_size: int = Field(
+        default=1000, gt=0, le=1000, description="Keys per LIST request (S3 answers at most 1000)."
+    )
 
     _client: Any = PrivateAttr(default=None)
 
@@ -302,7 +305,7 @@ class S3Archive(RawArchive):
         uris: list[str] = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=folder
+                Bucket=self.bucket, Prefix=folder, PaginationConfig={"PageSize": self.list_page_size}
             ):
                 uris.extend(
                     f"s3://{self.bucket}/{item['Key']}"

@@ -218,7 +218,7 @@ class PlatformHttpClient:
                     except _RetryableFailure as failure:
                         pending_wait = failure.wait_s
                         log.warning(
-                            "%s %s keyword=%r attempt %d/%d failed (%s); will retry",
+                            "%s %s keyword=%r attempt %d of at most %d failed: %s",
                             self.platform, path, scope.keyword, attempt.num, self.retry.max_attempts, failure.reason,
                         )  # fmt: skip
                         raise

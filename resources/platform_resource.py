@@ -40,8 +40,10 @@ class PlatformSearchResource(dg.ConfigurableResource):
         default=None,
         description="Override the API base URL (e.g. a proxy or a test server). Unset: see the platform's rule.",
     )
-    timeout_s: float = Field(default=10.0, description="Per-request timeout (connect, read, write, pool).")
-    max_attempts: int = Field(default=5, description="Attempts per request, first try included.")
+    timeout_s: float = Field(
+        default=10.0, gt=0, description="Per-request timeout (connect, read, write, pool)."
+    )
+    max_attempts: int = Field(default=5, ge=1, description="Attempts per request, first try included.")
     backoff_initial_s: float = Field(
         default=0.5, description="First retry wait before jitter; doubles each retry."
     )

@@ -1,8 +1,9 @@
 """``scout``: the command line for people who do not want to open the UI first.
 
-``scout run`` materializes the main job once for today on every platform (what the README's
-run command does), then prints what was found. ``scout label`` labels a file of profiles
-with any registered model, outside the asset graph.
+``scout run`` materializes the whole graph once for today (what the README's run command
+does): the main job on every platform, the labeling job for each model the draw selects, and
+the day's keyword statistics; then it prints what was found. ``scout label`` labels a file of
+profiles with any registered model, outside the asset graph and the warehouse.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 from scout_assets.settings import PROJECT_ROOT
@@ -32,30 +34,47 @@ def run_main(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     import dagster as dg
 
+    # Beta/preview notices about Dagster APIs we chose on purpose are for developers, not for this summary.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
     from scout_assets.definitions import defs
-    from scout_assets.partitions import PLATFORMS, partition_key, today_utc
+    from scout_assets.labeling.draw import draw_labeling_models
+    from scout_assets.partitions import PLATFORMS, model_partition_key, partition_key, today_utc
     from scout_assets.summary import print_summary
 
     day = today_utc()
-    job = defs.resolve_job_def("scout_main")
-    run_config = {
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step DEBUG lines are for the UI
+    search = {
         "ops": {
             "raw_searches": {"config": {"keywords_per_run": args.keywords, "pages_per_keyword": args.pages}}
         }
     }
-    failed = []
+    failed: list[str] = []
     with dg.DagsterInstance.get() as instance:
-        for platform in args.platforms or PLATFORMS:
-            key = partition_key(day, platform)
-            print(f"materializing scout_main for partition {key} ...", flush=True)
-            result = job.execute_in_process(
-                instance=instance, partition_key=key, run_config=run_config, raise_on_error=False
+
+        def launch(job_name: str, key, run_config: dict | None = None, tags: dict | None = None) -> None:
+            print(f"materializing {job_name} for partition {key} ...", flush=True)
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance,
+                partition_key=key,
+                run_config={**quiet, **(run_config or {})},
+                tags=tags,
+                raise_on_error=False,
             )
             if not result.success:
-                failed.append(str(key))
+                failed.append(f"{job_name} {key}")
+
+        for platform in args.platforms or PLATFORMS:
+            launch("scout_main", partition_key(day, platform), search)
+        draw = draw_labeling_models(seed=args.seed)
+        print(f"model draw (seed {draw.seed}): {draw.describe()}", flush=True)
+        for alias in draw.selected:
+            launch("scout_label", model_partition_key(day, alias), tags=draw.tags(alias))
+        launch("scout_keyword_stats", day.isoformat())
     print_summary(day)
     if failed:
-        print(f"FAILED partitions: {', '.join(failed)} (see the run logs in the Dagster UI)", file=sys.stderr)
+        print(f"FAILED: {'; '.join(failed)} (see the run logs in the Dagster UI)", file=sys.stderr)
         return 1
     return 0
 
@@ -67,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--platforms", nargs="*", help="platforms to run (default: all)")
     run.add_argument("--keywords", type=int, default=10, help="keywords searched per platform (default 10)")
     run.add_argument("--pages", type=int, default=1, help="pages fetched per keyword (default 1)")
+    run.add_argument("--seed", type=int, help="seed of the model draw (default: the current time; printed)")
     run.set_defaults(handler=run_main)
     _add_optional_commands(sub)
     args = parser.parse_args(argv)

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from scout_assets.assets import has_scores, keywords, profiles, profiles_to_score, raw_searches
-from scout_assets.jobs import rederive_job, scout_main_job
+from scout_assets.assets import (
+    has_scores,
+    keyword_stats,
+    keywords,
+    llm_labels,
+    profiles,
+    profiles_to_score,
+    raw_searches,
+)
+from scout_assets.jobs import keyword_stats_job, label_job, rederive_job, scout_main_job
 from scout_assets.resources_binding import build_resources
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([keywords, raw_searches, profiles, has_scores, profiles_to_score]),
-    jobs=[scout_main_job, rederive_job],
+    assets=dg.load_assets_from_modules(
+        [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats]
+    ),
+    jobs=[scout_main_job, rederive_job, label_job, keyword_stats_job],
     resources=build_resources(),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from scout_assets.partitions import daily_platform_partitions
+from scout_assets.partitions import daily_model_partitions, daily_partitions, daily_platform_partitions
 
 MAIN_ASSETS = ["keywords", "raw_searches", "profiles", "has_scores", "profiles_to_score"]
 
@@ -23,4 +23,19 @@ rederive_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("profiles", "has_scores", "profiles_to_score"),
     partitions_def=daily_platform_partitions,
     description="Rebuild profiles, HAS and the queue of past partitions from stored raw responses; no API call.",
+)
+
+# One run = one day x model: work that model's pending units of the day's queue.
+label_job = dg.define_asset_job(
+    name="scout_label",
+    selection=dg.AssetSelection.assets("llm_labels"),
+    partitions_def=daily_model_partitions,
+    description="Label the day's queued profiles with one model against the active audiences.",
+)
+
+keyword_stats_job = dg.define_asset_job(
+    name="scout_keyword_stats",
+    selection=dg.AssetSelection.assets("keyword_stats"),
+    partitions_def=daily_partitions,
+    description="Recompute one day's keyword statistics and the keyword engine's verdicts.",
 )

@@ -54,3 +54,28 @@ def day_end(day: date) -> datetime:
 
 def today_utc() -> date:
     return datetime.now(UTC).date()
+
+
+def _model_aliases() -> list[str]:
+    from scout_assets.labeling.registry import model_aliases
+
+    return model_aliases()
+
+
+# Labels are partitioned by day x model so a backfill can relabel a chosen window with a
+# chosen model. The model dimension is the registry's aliases (config/models.yaml).
+model_partitions = dg.StaticPartitionsDefinition(_model_aliases())
+daily_model_partitions = dg.MultiPartitionsDefinition({"date": daily_partitions, "model": model_partitions})
+
+
+def model_partition_key(day: date, model: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"date": day.isoformat(), "model": model})
+
+
+def split_model_partition_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
+    """(day, model alias) of a daily x model partition key such as ``2026-11-23|local-minilm``."""
+    if isinstance(key, dg.MultiPartitionKey):
+        dims = key.keys_by_dimension
+        return date.fromisoformat(dims["date"]), dims["model"]
+    day, _, model = str(key).partition("|")
+    return date.fromisoformat(day), model

@@ -4,6 +4,8 @@ Only environment variables differ between the two (DESIGN.md: "only configuratio
 - ``SCOUT_WAREHOUSE_URL`` unset → DuckDB file under data/; set → that PostgreSQL URL.
 - ``TWITTERX_APIKEY`` unset → the built-in sandbox; set → the real RapidAPI host.
 - ``SCOUT_BLUESKY_URL`` unset → the sandbox; set (e.g. https://public.api.bsky.app) → that AppView.
+- a model's key variable (``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ``GROQ_API_KEY`` …, named in
+  config/models.yaml) unset → that model cannot run; ``local-minilm`` needs none.
 Secrets are bound with ``EnvVar`` so their values never appear in the UI or run config.
 """
 
@@ -14,8 +16,10 @@ import os
 import dagster as dg
 
 from resources.bluesky import BlueskySearch
+from resources.models import LabelModel, model_resource_key
 from resources.twitter import TwitterSearch
 from resources.warehouse import Warehouse
+from scout_assets.labeling.registry import raw_model_entries
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -27,4 +31,16 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": Warehouse(url=_env("SCOUT_WAREHOUSE_URL")),
         "twitter": TwitterSearch(api_key=_env("TWITTERX_APIKEY")),
         "bluesky": BlueskySearch(base_url=_env("SCOUT_BLUESKY_URL")),
+        **model_resources(),
     }
+
+
+def model_resources() -> dict[str, LabelModel]:
+    """One resource per registered model; a provider key is bound only where its variable is set."""
+    resources = {}
+    for alias, entry in raw_model_entries().items():
+        key_env = entry.get("api_key_env") if isinstance(entry, dict) else None
+        resources[model_resource_key(alias)] = LabelModel(
+            alias=alias, api_key=_env(key_env) if key_env else None
+        )
+    return resources

@@ -27,6 +27,23 @@ limit 8
 """
 
 
+LABELS_SQL = """
+select model, audience,
+       sum(case when label then 1 else 0 end) as n_true,
+       sum(case when not label then 1 else 0 end) as n_false,
+       sum(case when label is null then 1 else 0 end) as n_null
+from llm_labels where partition_date = $1
+group by model, audience order by model, audience
+"""
+
+KEYWORDS_SQL = """
+select platform, keyword, new_profiles, share_above_threshold, labels_true
+from keyword_stats where day = $1
+order by labels_true desc, new_profiles desc, platform, keyword
+limit 6
+"""
+
+
 def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
     warehouse = warehouse or Warehouse.from_env()
     per_platform = warehouse.read(PER_PLATFORM_SQL, [day])

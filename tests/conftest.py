@@ -9,6 +9,7 @@ Warehouse fixtures (real engines, no mocks):
   (a fresh database ``scout_test_<random>`` on the local server, dropped afterwards); the
   schema is already created. ``bare_warehouse`` is the same without tables.
 * ``duckdb_warehouse`` / ``postgres_warehouse`` — one backend only, schema created.
+* ``postgres_url`` — the URL of a fresh, empty database (for dbt or Dagster storage tests).
 
 PostgreSQL cases carry ``pytest.mark.postgres``. When the server at
 ``SCOUT_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) is
@@ -25,6 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -65,13 +67,19 @@ def _postgres_unreachable_reason() -> str:
     if not _postgres_problem:
         import adbc_driver_postgresql.dbapi as pg
 
+        from resources.warehouse.location import mask_url
+
+        separator = "&" if "?" in POSTGRES_ADMIN_URL else "?"
         try:
-            with pg.connect(POSTGRES_ADMIN_URL, autocommit=True) as con, con.cursor() as cur:
+            with (
+                pg.connect(f"{POSTGRES_ADMIN_URL}{separator}connect_timeout=5", autocommit=True) as con,
+                con.cursor() as cur,
+            ):
                 cur.execute("SELECT 1")
                 cur.fetchall()
             _postgres_problem.append("")
         except Exception as exc:
-            _postgres_problem.append(f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc}")
+            _postgres_problem.append(f"PostgreSQL at {mask_url(POSTGRES_ADMIN_URL)} is unreachable: {exc}")
     return _postgres_problem[0]
 
 
@@ -98,7 +106,7 @@ def postgres_database() -> Iterator[str]:
     name = f"scout_test_{secrets.token_hex(6)}"
     _admin_execute(f'CREATE DATABASE "{name}"')
     try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path=f"/{name}"))
     finally:
         _admin_execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
@@ -158,7 +166,14 @@ def postgres_warehouse(tmp_path: Path):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # postgres_warehouse is not parametrized, so mark its users here.
+    # postgres_warehouse and postgres_url are not parametrized, so mark their users here.
     for item in items:
-        if "postgres_warehouse" in getattr(item, "fixturenames", ()):
+        if {"postgres_warehouse", "postgres_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test (marks: postgres)."""
+    with postgres_database() as url:
+        yield url

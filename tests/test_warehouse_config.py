@@ -53,6 +53,12 @@ def test_postgres_urls_in_every_accepted_spelling(scheme: str) -> None:
     assert location.kind == "postgres"
     assert location.dsn == "postgresql://postgres@127.0.0.1:5432/scout?sslmode=disable"
     assert location.display == "postgresql://postgres@127.0.0.1:5432/scout"
+    assert (location.host, location.port, location.user, location.database) == (
+        "127.0.0.1",
+        5432,
+        "postgres",
+        "scout",
+    )
 
 
 @pytest.mark.parametrize(

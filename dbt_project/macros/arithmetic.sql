@@ -2,12 +2,20 @@
   Small portable expressions used by several marts.
 
   PostgreSQL divides integers as integers (3 / 4 = 0) where DuckDB returns a double, so every
-  ratio casts its numerator to a float first; a zero or missing denominator gives NULL rather
+  ratio casts its numerator to a double first; a zero or missing denominator gives NULL rather
   than an error or a misleading 0.
 #}
 {% macro safe_ratio(numerator, denominator) -%}
   case when ({{ denominator }}) is null or ({{ denominator }}) = 0 then null
-       else cast({{ numerator }} as {{ dbt.type_float() }}) / ({{ denominator }}) end
+       else cast({{ numerator }} as {{ type_double() }}) / ({{ denominator }}) end
+{%- endmacro %}
+
+{#
+  A 64-bit float on both engines. Not dbt.type_float(): that is `float`, which DuckDB reads
+  as a 32-bit REAL (2/3 = 0.6666667) while PostgreSQL reads it as double precision.
+#}
+{% macro type_double() -%}
+  double precision
 {%- endmacro %}
 
 {# Rows where a condition holds; portable where FILTER (WHERE ...) is not. #}

@@ -7,3 +7,4 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1                # models come from
 export DAGSTER_HOME="${DAGSTER_HOME:-$SCOUT_ROOT/.dagster_home}"
 mkdir -p "$DAGSTER_HOME"
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cp "$SCOUT_ROOT/infra/dagster.embedded.yaml" "$DAGSTER_HOME/dagster.yaml"
+export TRANSFORMERS_VERBOSITY=error HF_HUB_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1  # quiet model loading

@@ -1,9 +1,10 @@
 """The population of one platform, and what a keyword search returns from it.
 
 A pool is ``size`` synthetic accounts, indexed 0..size-1. Its index (handles made unique, ids,
-an inverted index of search terms) is built on first use, not at server start: it only needs the
-cheap sketches (~0.1 s for 4,000 accounts). The expensive part (bios, written with Faker) is made
-per account the first time a response includes it, then cached.
+an inverted index of search terms) is built on first use, never blocking server start: it needs
+only the cheap sketches (~0.4 s for 4,000 accounts; a starting server builds it in a background
+thread). The text (bios, written with Faker) is made per account the first time a response
+includes it, then cached, so a page of fresh accounts costs a few milliseconds.
 
 A keyword's result list is a pure function of (platform, normalised keyword, pool size): its
 length is 30-200, most results share a search term with the keyword (best matches first), the

@@ -253,6 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: _HTTPServer
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def do_GET(self) -> None:
         self._serve("GET")
 

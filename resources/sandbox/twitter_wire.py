@@ -209,10 +209,10 @@ def _legacy_user(p: SyntheticProfile) -> dict[str, object]:
         legacy["verified_type"] = p.verified_type
     legacy["want_retweets"] = False
     legacy["withheld_in_countries"] = []
+    # The recorded legacy user lists identity and flags first, then "legacy", then the rest.
     top = _shared_top(p)
-    user = {k: top[k] for k in ("__typename", "id", "rest_id", "affiliates_highlighted_label")}
-    user |= {"has_graduated_access": True, "is_blue_verified": p.blue_verified}
-    user |= {"profile_image_shape": top["profile_image_shape"], "legacy": legacy}
+    leading = ("__typename", "id", "rest_id", "affiliates_highlighted_label", "has_graduated_access")
+    user = {k: top[k] for k in (*leading, "is_blue_verified", "profile_image_shape")} | {"legacy": legacy}
     return user | {k: v for k, v in top.items() if k not in user}
 
 

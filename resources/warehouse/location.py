@@ -28,12 +28,17 @@ class WarehouseLocation:
     """A parsed warehouse URL.
 
     ``dsn`` is the libpq URI (``postgresql://...``) and may contain a password: pass it to the
-    driver only. ``display`` is the same place with the password masked.
+    driver only. ``display`` is the same place with the password masked. ``host``, ``port``,
+    ``user`` and ``database`` are there for tools that want parts, such as a dbt profile.
     """
 
     kind: Literal["duckdb", "postgres"]
     display: str
     path: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    database: str | None = None
     dsn: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
 
@@ -100,11 +105,20 @@ def _parse_postgres(url: str) -> WarehouseLocation:
     if not parts.path.strip("/"):
         raise ValueError(f"warehouse url {masked!r} names no database (postgresql://user@host:port/DBNAME)")
     try:
-        parts.port  # noqa: B018 - property validates the port and raises on garbage
+        port = parts.port or 5432
     except ValueError:
         raise ValueError(f"warehouse url {masked!r} has an invalid port") from None
     # libpq only knows postgresql:// and postgres://; drop SQLAlchemy's driver suffix.
     dsn = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, parts.fragment))
     password = unquote(parts.password) if parts.password else None
     display = mask_url(dsn)
-    return WarehouseLocation(kind="postgres", display=display, dsn=dsn, password=password)
+    return WarehouseLocation(
+        kind="postgres",
+        display=display,
+        dsn=dsn,
+        password=password,
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username) if parts.username else None,
+        database=unquote(parts.path.strip("/")),
+    )

@@ -13,7 +13,9 @@ Why ADBC (``adbc-driver-postgresql``) and not psycopg2's ``copy_expert``:
 Each transaction copies the frame into a temporary staging table shaped ``LIKE`` the
 target (exact column types), then moves rows with ``INSERT ... SELECT`` (``ON CONFLICT DO
 NOTHING`` for ledgers, ``DO UPDATE`` for upserts); the staging table is dropped at once and
-in any case at commit. A connection lives for one transaction only.
+in any case at commit. A connection lives for one transaction only. (After each ingest the
+driver sends a redundant BEGIN; the server logs "there is already a transaction in
+progress" and carries on in the same transaction, which the rollback tests prove.)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _stage_numbers = itertools.count(1)
 
 # Any fixed number works; it only has to be the same for every Scout process.
 _SCHEMA_LOCK_ID = 0x5C0_7AB1E
+_CONNECT_TIMEOUT_SECONDS = 15
 
 
 class PostgresSession:
@@ -87,8 +90,12 @@ class PostgresBackend:
         self.display = location.display
 
     def connect(self) -> adbc_dbapi.Connection:
+        dsn = self._location.dsn
+        if "connect_timeout=" not in dsn:
+            # libpq waits forever on a silent host by default; a run should fail and retry instead.
+            dsn += ("&" if "?" in dsn else "?") + f"connect_timeout={_CONNECT_TIMEOUT_SECONDS}"
         try:
-            return pg.connect(self._location.dsn, autocommit=False)
+            return pg.connect(dsn, autocommit=False)
         except adbc_dbapi.Error as exc:
             # `from None`: the driver's exception (and its args) might echo the URI.
             raise WarehouseError(

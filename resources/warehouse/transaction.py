@@ -51,11 +51,10 @@ class WarehouseTransaction:
         check_key(spec, frame)
         check_rows_match(spec, frame, address)
         statement, params = sql.delete_where(self._session.dialect, spec, address)
-        self._guard(
-            f"replace_partition {spec.name} {address}", lambda: self._session.execute(statement, params)
-        )
+        what = f"replace_partition {spec.name} ({_describe_where(address)})"
+        self._guard(what, lambda: self._session.execute(statement, params))
         if frame.height:
-            self._insert(spec, frame, "fail", f"replace_partition {spec.name} {address}")
+            self._insert(spec, frame, "fail", what)
         return frame.height
 
     def append(self, table: str, frame: pl.DataFrame) -> int:
@@ -125,6 +124,10 @@ class WarehouseTransaction:
             return action()
         except self._backend.errors as exc:
             raise WarehouseError(f"{what} failed in warehouse {self._backend.display}: {exc}") from exc
+
+
+def _describe_where(where: Mapping[str, Any]) -> str:
+    return ", ".join(f"{column}={value}" for column, value in where.items())
 
 
 def _describe_sql(statement: str) -> str:

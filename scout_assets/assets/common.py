@@ -11,6 +11,7 @@ from scout_assets.partitions import split_partition_key
 
 INGEST_GROUP = "ingest"
 SCORING_GROUP = "scoring"
+LABELING_GROUP = "labeling"
 OWNERS = ["team:scout"]
 
 

@@ -8,7 +8,7 @@ replaces exactly its partition with the same rows.
 """
 
 import os
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +18,9 @@ from resources.warehouse import Warehouse
 from resources.warehouse.schema import KEYWORDS, polars_schema
 from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
 from scout_assets.domain.keyword_file import DEFAULT_KEYWORD_FILE, KeywordEntry, load_keyword_file
+from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_state import LEDGER_COLUMNS, keyword_states
+from scout_assets.domain.keyword_stats import feedback
 from scout_assets.partitions import daily_platform_partitions, day_end
 
 
@@ -29,6 +31,16 @@ def keyword_file_path() -> Path:
 
 def load_keyword_entries() -> list[KeywordEntry]:
     return load_keyword_file(keyword_file_path())
+
+
+def stored_feedback(warehouse: Warehouse, platform: str, until: date) -> pl.DataFrame:
+    """The feedback rules applied to the stored daily stats of the window ending before ``until``."""
+    rules = load_keyword_rules()
+    history = warehouse.read(
+        "select * from keyword_stats where platform = $1 and day >= $2 and day < $3",
+        [platform, until - timedelta(days=rules.window_days), until],
+    )
+    return feedback(history, rules)
 
 
 def stored_pages(warehouse: Warehouse, platform: str, until: datetime | None) -> pl.DataFrame:
@@ -53,7 +65,12 @@ def keywords(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
     day, platform = partition_of(context)
     warehouse.ensure_schema()
     entries = load_keyword_entries()  # a broken file fails here, naming the file and line
-    states = keyword_states(entries, platform, stored_pages(warehouse, platform, until=day_end(day)))
+    states = keyword_states(
+        entries,
+        platform,
+        stored_pages(warehouse, platform, until=day_end(day)),
+        stored_feedback(warehouse, platform, until=day + timedelta(days=1)),
+    )
     frame = states.with_columns(pl.lit(day).alias("partition_date")).select(KEYWORDS.column_names)
     frame = frame.cast(polars_schema(KEYWORDS.columns))
     written = warehouse.replace_partition("keywords", frame, {"partition_date": day, "platform": platform})

@@ -1,19 +1,21 @@
 """``profiles_to_score``: the labeling queue of one partition.
 
 One row is an account seen that day whose HAS is above the queue threshold (0.65 by
-default, strict as in the predecessor) and that no model has labeled yet. The same account
+default, strict as in the predecessor) that some registered model has not labeled yet for an
+active audience (each model's own pending set is decided by ``llm_labels``). The same account
 seen on several days sits in each day's partition; consumers take distinct accounts.
-Recomputed wholly from ``has_scores`` (and the labels table, once labeling runs), so a
-re-run gives the same rows.
+Recomputed wholly from ``has_scores`` and the labels, so a re-run gives the same rows.
 """
 
 import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import PROFILES_TO_SCORE, TABLES, polars_schema
+from resources.warehouse.schema import PROFILES_TO_SCORE, polars_schema
 from scout_assets.assets.common import OWNERS, SCORING_GROUP, partition_of
 from scout_assets.assets.has_scores import HAS_CONFIG
+from scout_assets.labeling.registry import model_aliases
+from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import daily_platform_partitions
 
 
@@ -53,9 +55,17 @@ def profiles_to_score(context: dg.AssetExecutionContext, warehouse: Warehouse) -
 
 
 def _labeled_ids(warehouse: Warehouse, platform: str) -> pl.Series:
-    """Accounts any model has labeled; empty while the warehouse has no labels table."""
-    if "llm_labels" not in TABLES:
-        return pl.Series("platform_id", [], dtype=pl.String)
-    return warehouse.read("select distinct platform_id from llm_labels where platform = $1", [platform])[
-        "platform_id"
-    ]
+    """Accounts with nothing left to do: every registered model labeled (or dead-lettered) them
+    for every active audience. Until then some model still has them pending."""
+    audiences = load_labeling_settings().audiences
+    units_needed = len(model_aliases()) * len(audiences)
+    in_audiences = ", ".join(f"${i + 2}" for i in range(len(audiences)))
+    done = warehouse.read(
+        "select platform_id, count(distinct model || '|' || audience) as units from ("
+        f" select platform_id, model, audience from llm_labels where platform = $1 and audience in ({in_audiences})"
+        " union all"
+        f" select platform_id, model, audience from dead_letters where platform = $1 and audience in ({in_audiences})"
+        " and requeued_at is null) u group by platform_id",
+        [platform, *audiences],
+    )
+    return done.filter(pl.col("units") >= units_needed)["platform_id"]

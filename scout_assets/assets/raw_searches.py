@@ -9,7 +9,7 @@ everything downstream re-derives from these rows.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
@@ -20,7 +20,7 @@ from resources.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import API_CALLS, RAW_SEARCHES, polars_schema
 from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
-from scout_assets.assets.keywords import load_keyword_entries, stored_pages
+from scout_assets.assets.keywords import load_keyword_entries, stored_feedback, stored_pages
 from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.keyword_state import SearchTarget, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
@@ -68,7 +68,12 @@ def raw_searches(
         )
 
     client = twitter if platform == "twitter" else bluesky
-    states = keyword_states(load_keyword_entries(), platform, stored_pages(warehouse, platform, until=None))
+    states = keyword_states(
+        load_keyword_entries(),
+        platform,
+        stored_pages(warehouse, platform, until=None),
+        stored_feedback(warehouse, platform, until=day + timedelta(days=1)),
+    )
     targets = select_targets(states, config.keywords_per_run)
     pages, calls, errors = _search(client, targets, config.pages_per_keyword, context)
 

@@ -33,12 +33,28 @@ class SearchTarget:
     page: int
 
 
-def keyword_states(entries: Iterable[KeywordEntry], platform: str, ledger: pl.DataFrame) -> pl.DataFrame:
+FEEDBACK_COLUMNS = {
+    "keyword": pl.String,
+    "yield_exhausted": pl.Boolean,
+    "label_invalid": pl.Boolean,
+    "yield_per_call": pl.Float64,
+    "feedback_reason": pl.String,
+}
+
+
+def keyword_states(
+    entries: Iterable[KeywordEntry], platform: str, ledger: pl.DataFrame, feedback: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """One row per keyword of ``platform`` with its pagination state.
 
     ``ledger`` holds the stored pages to consider (columns keyword, page, cursor_out,
-    fetched_at); pass only pages up to the as-of time of the state you want.
+    fetched_at); pass only pages up to the as-of time of the state you want. ``feedback``
+    (from ``keyword_stats.feedback``) adds the yield and label rules: a keyword whose pages
+    stopped yielding new profiles is exhausted, one whose labels are rarely true is invalid.
     """
+    if feedback is None:
+        feedback = pl.DataFrame(schema=FEEDBACK_COLUMNS)
+    feedback = feedback.select(list(FEEDBACK_COLUMNS)).cast(FEEDBACK_COLUMNS)
     listed = pl.DataFrame(
         [
             {
@@ -71,20 +87,24 @@ def keyword_states(entries: Iterable[KeywordEntry], platform: str, ledger: pl.Da
         )
     )
     searched = pl.col("last_page").is_not_null()
-    exhausted = searched & pl.col("next_cursor").is_null()
+    cursor_exhausted = searched & pl.col("next_cursor").is_null()
     return (
         listed.join(latest, on="keyword", how="left")
+        .join(feedback, on="keyword", how="left")
         .with_columns(
-            exhausted.alias("exhausted"),
+            (cursor_exhausted | pl.col("yield_exhausted").fill_null(False)).alias("exhausted"),
+            pl.col("label_invalid").fill_null(False),
             pl.col("pages_searched").fill_null(0),
             pl.when(searched).then(pl.col("last_page") + 1).otherwise(0).cast(pl.Int64).alias("next_page"),
         )
         .with_columns(
-            (pl.col("enabled") & ~pl.col("exhausted")).alias("still_valid"),
+            (pl.col("enabled") & ~pl.col("exhausted") & ~pl.col("label_invalid")).alias("still_valid"),
             pl.when(~pl.col("enabled"))
             .then(pl.lit("disabled in the keyword file"))
-            .when(pl.col("exhausted"))
+            .when(cursor_exhausted)
             .then(pl.format("exhausted: page {} returned no cursor", pl.col("last_page")))
+            .when(pl.col("feedback_reason").is_not_null())
+            .then(pl.col("feedback_reason"))
             .when(searched)
             .then(pl.format("paging: next page {}", pl.col("next_page")))
             .otherwise(pl.lit("never searched"))
@@ -103,20 +123,27 @@ def keyword_states(entries: Iterable[KeywordEntry], platform: str, ledger: pl.Da
             "pages_searched",
             "last_searched_at",
             "state_reason",
+            "yield_per_call",
         )
         .sort("source_line")
     )
 
 
 def select_targets(states: pl.DataFrame, count: int) -> list[SearchTarget]:
-    """Pick up to ``count`` still-valid keywords to search next, least recently searched first.
+    """Pick up to ``count`` still-valid keywords to search next.
 
-    Never-searched keywords come first, then the ones idle longest; file order breaks ties,
-    so the choice is deterministic and every valid keyword gets its turn (round robin).
+    Never-searched keywords come first (they must be tried to be judged), then the best
+    yield per API call over the feedback window, then the ones idle longest; file order
+    breaks ties, so the choice is deterministic.
     """
     chosen = (
         states.filter(pl.col("still_valid"))
-        .sort(["last_searched_at", "source_line"], nulls_last=False)
+        .with_columns(pl.col("last_searched_at").is_null().alias("never_searched"))
+        .sort(
+            ["never_searched", "yield_per_call", "last_searched_at", "source_line"],
+            descending=[True, True, False, False],
+            nulls_last=[False, True, False, False],
+        )
         .head(count)
     )
     return [

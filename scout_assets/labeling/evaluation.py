@@ -156,7 +156,9 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
     from scout_assets.labeling.local_minilm import LocalMiniLMLabeler, decide
 
     parser = argparse.ArgumentParser(prog="python -m scout_assets.labeling.evaluation tune-minilm")
-    parser.add_argument("--input", required=True, help="labeled profiles (.jsonl or .csv with llm_label or label)")
+    parser.add_argument(
+        "--input", required=True, help="labeled profiles (.jsonl or .csv with llm_label or label)"
+    )
     parser.add_argument("--audience", required=True, help="audience JSON file")
     args = parser.parse_args(argv)
     try:
@@ -171,7 +173,9 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
     audience = load_audience(args.audience)
     labeler = LocalMiniLMLabeler()
     scores = labeler.score([row.profile for row in rows], audience)
-    by_split = {name: [i for i, row in enumerate(rows) if split_of(row.profile.handle) == name] for name in SPLITS}
+    by_split = {
+        name: [i for i, row in enumerate(rows) if split_of(row.profile.handle) == name] for name in SPLITS
+    }
 
     def predict(indices: list[int]) -> Callable[[Any], list[Trivalent]]:
         return lambda th: [decide(rows[i].profile, scores[i], th).label for i in indices]
@@ -181,9 +185,14 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
     print("chosen on the tune split:", ", ".join(f"{f.name}={getattr(best, f.name)}" for f in fields(best)))
     print("tune split (used for the choice, optimistic):\n" + format_agreement(tune_figures))
     report_ref = [rows[i].reference for i in by_split["report"]]
-    print("report split (held out):\n" + format_agreement(agreement(predict(by_split["report"])(best), report_ref)))
+    print(
+        "report split (held out):\n"
+        + format_agreement(agreement(predict(by_split["report"])(best), report_ref))
+    )
     for name, figures in baselines(report_ref).items():
-        print(f"  baseline {name} on report: agreement={figures['agreement']:.3f} kappa={figures['kappa']:.3f}")
+        print(
+            f"  baseline {name} on report: agreement={figures['agreement']:.3f} kappa={figures['kappa']:.3f}"
+        )
     print("thresholds as dict:", asdict(best))
     return 0
 
@@ -191,7 +200,10 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] != "tune-minilm":
-        print("usage: python -m scout_assets.labeling.evaluation tune-minilm --input FILE --audience FILE", file=sys.stderr)
+        print(
+            "usage: python -m scout_assets.labeling.evaluation tune-minilm --input FILE --audience FILE",
+            file=sys.stderr,
+        )
         return 2
     return tune_minilm(argv[1:])
 

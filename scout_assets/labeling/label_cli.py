@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scout_assets.labeling.evaluation import SPLITS, agreement, baselines, format_agreement, label_name, split_of
+from scout_assets.labeling.evaluation import (
+    SPLITS,
+    agreement,
+    baselines,
+    format_agreement,
+    label_name,
+    split_of,
+)
 from scout_assets.labeling.types import Label, Labeler, LabelFailure, ProfileForLabel
 
 REQUIRED_COLUMNS = ("handle", "name", "bio")
@@ -82,7 +89,9 @@ def _row(record: dict[str, Any], line: int, path: Path) -> InputRow:
     where = f"{path}:{line}"
     missing = [c for c in REQUIRED_COLUMNS if c not in record]
     if missing:
-        raise InputError(f"{where}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, record))})")
+        raise InputError(
+            f"{where}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, record))})"
+        )
     handle = _text(record, "handle", where).strip().lstrip("@")
     if not handle:
         raise InputError(f"{where}: column 'handle' is empty")
@@ -107,7 +116,9 @@ def _jsonl_records(path: Path, handle: Any) -> Iterator[tuple[int, dict[str, Any
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{line_number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            raise InputError(
+                f"{path}:{line_number}: invalid JSON ({exc.msg} at column {exc.colno})"
+            ) from None
         if not isinstance(record, dict):
             raise InputError(f"{path}:{line_number}: expected a JSON object, got {type(record).__name__}")
         yield line_number, record
@@ -118,7 +129,9 @@ def _csv_records(path: Path, handle: Any) -> Iterator[tuple[int, dict[str, Any]]
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise InputError(f"{path}:1: missing column(s) {', '.join(missing)} (header: {', '.join(header) or 'empty'})")
+        raise InputError(
+            f"{path}:1: missing column(s) {', '.join(missing)} (header: {', '.join(header) or 'empty'})"
+        )
     try:
         for record in reader:
             if None in record or None in record.values():
@@ -153,7 +166,9 @@ def _resolve_audience(value: str) -> Any:
         return load_audience(path)
     known = load_audiences()
     if value not in known:
-        raise InputError(f"audience {value!r}: not a .json file nor a configured audience (known: {', '.join(known)})")
+        raise InputError(
+            f"audience {value!r}: not a .json file nor a configured audience (known: {', '.join(known)})"
+        )
     return known[value]
 
 
@@ -183,14 +198,25 @@ def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="label a file of profiles with one model (no warehouse, no asset run)",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--model", required=True, help="model alias from config/models.yaml, e.g. local-minilm")
-    parser.add_argument("--audience", required=True, help="audience JSON file, or a configured key like thelai_customers.v3")
-    parser.add_argument("--input", required=True, help="profiles as .jsonl or .csv (handle, name, bio[, category, followers])")
+    parser.add_argument(
+        "--model", required=True, help="model alias from config/models.yaml, e.g. local-minilm"
+    )
+    parser.add_argument(
+        "--audience", required=True, help="audience JSON file, or a configured key like thelai_customers.v3"
+    )
+    parser.add_argument(
+        "--input", required=True, help="profiles as .jsonl or .csv (handle, name, bio[, category, followers])"
+    )
     parser.add_argument("--output", required=True, help="where to write one JSON line per labeled profile")
-    parser.add_argument("--batch-size", type=_positive, help="profiles per model call (default: the model's batch_size)")
+    parser.add_argument(
+        "--batch-size", type=_positive, help="profiles per model call (default: the model's batch_size)"
+    )
     parser.add_argument("--limit", type=_positive, help="label only the first N profiles (after --split)")
     parser.add_argument(
-        "--split", choices=("all", *SPLITS), default="all", help="keep only one side of the evaluation hash split"
+        "--split",
+        choices=("all", *SPLITS),
+        default="all",
+        help="keep only one side of the evaluation hash split",
     )
     parser.add_argument("--models-file", help="models registry to use instead of config/models.yaml")
     parser.set_defaults(func=run_label)
@@ -207,7 +233,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def _label_batch(labeler: Labeler, rows: Sequence[InputRow], audience: Any) -> tuple[Any, dict[int, Label | LabelFailure]]:
+def _label_batch(
+    labeler: Labeler, rows: Sequence[InputRow], audience: Any
+) -> tuple[Any, dict[int, Label | LabelFailure]]:
     """One model call; every row of the batch ends up with a Label or a LabelFailure."""
     from scout_assets.labeling.litellm_labeler import TransientModelError
 
@@ -215,13 +243,17 @@ def _label_batch(labeler: Labeler, rows: Sequence[InputRow], audience: Any) -> t
     try:
         result = labeler.label(batch, audience)
     except TransientModelError as exc:
-        return None, {row.line: LabelFailure(row.profile.handle, f"transient model error: {exc}") for row in rows}
+        return None, {
+            row.line: LabelFailure(row.profile.handle, f"transient model error: {exc}") for row in rows
+        }
     labels = {label.handle.casefold(): label for label in result.labels}
     errors = {failure.handle.casefold(): failure for failure in result.failures}
     outcome: dict[int, Label | LabelFailure] = {}
     for row in rows:
         key = row.profile.handle.casefold()
-        outcome[row.line] = labels.get(key) or errors.get(key) or LabelFailure(row.profile.handle, "model returned no label")
+        outcome[row.line] = (
+            labels.get(key) or errors.get(key) or LabelFailure(row.profile.handle, "model returned no label")
+        )
     return result, outcome
 
 
@@ -247,7 +279,9 @@ def run_label(args: argparse.Namespace) -> int:
     return _label_all(labeler, rows, audience, batch_size, Path(args.output), args.model)
 
 
-def _label_all(labeler: Labeler, rows: list[InputRow], audience: Any, batch_size: int, output: Path, alias: str) -> int:
+def _label_all(
+    labeler: Labeler, rows: list[InputRow], audience: Any, batch_size: int, output: Path, alias: str
+) -> int:
     from scout_assets.labeling.litellm_labeler import ModelConfigError
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -265,13 +299,23 @@ def _label_all(labeler: Labeler, rows: list[InputRow], audience: Any, batch_size
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             if result is not None:
-                tokens_in, tokens_out, cost = tokens_in + result.input_tokens, tokens_out + result.output_tokens, cost + result.cost_usd
+                tokens_in, tokens_out, cost = (
+                    tokens_in + result.input_tokens,
+                    tokens_out + result.output_tokens,
+                    cost + result.cost_usd,
+                )
                 model, prompt_version = result.model or model, result.prompt_version or prompt_version
             for row in chunk:
                 item = outcome[row.line]
                 if isinstance(item, Label):
-                    record = {"handle": row.profile.handle, "label": item.label, "reason": item.reason,
-                              "model": model, "audience": audience.key, "prompt_version": prompt_version}
+                    record = {
+                        "handle": row.profile.handle,
+                        "label": item.label,
+                        "reason": item.reason,
+                        "model": model,
+                        "audience": audience.key,
+                        "prompt_version": prompt_version,
+                    }
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             outcomes.update(outcome)
@@ -281,15 +325,25 @@ def _label_all(labeler: Labeler, rows: list[InputRow], audience: Any, batch_size
 
 
 def _print_summary(
-    rows: list[InputRow], outcomes: dict[int, Label | LabelFailure], alias: str, model: str,
-    audience_key: str, output: Path, elapsed: float, usage: tuple[int, int, float],
+    rows: list[InputRow],
+    outcomes: dict[int, Label | LabelFailure],
+    alias: str,
+    model: str,
+    audience_key: str,
+    output: Path,
+    elapsed: float,
+    usage: tuple[int, int, float],
 ) -> None:
     labeled = [(row, item) for row in rows if isinstance(item := outcomes[row.line], Label)]
     failures = [(row, item) for row in rows if isinstance(item := outcomes[row.line], LabelFailure)]
     rate = len(labeled) / elapsed if elapsed > 0 else 0.0
-    print(f"labeled {len(labeled)} of {len(rows)} profiles with {alias} ({model or 'no call made'}) "
-          f"against {audience_key} in {elapsed:.1f} s ({rate:.1f} labels/s) -> {output}")
-    counts = {name: sum(label_name(item.label) == name for _, item in labeled) for name in ("true", "false", "null")}
+    print(
+        f"labeled {len(labeled)} of {len(rows)} profiles with {alias} ({model or 'no call made'}) "
+        f"against {audience_key} in {elapsed:.1f} s ({rate:.1f} labels/s) -> {output}"
+    )
+    counts = {
+        name: sum(label_name(item.label) == name for _, item in labeled) for name in ("true", "false", "null")
+    }
     share = lambda c: f"{100 * c / len(labeled):.1f}%" if labeled else "-"  # noqa: E731
     print("labels: " + ", ".join(f"{name} {c} ({share(c)})" for name, c in counts.items()))
     print(f"tokens: input {usage[0]}, output {usage[1]}; cost USD {usage[2]:.6f}")

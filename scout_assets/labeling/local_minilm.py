@@ -15,10 +15,10 @@ turns the cosine similarities into a trivalent label (REFERENCE §6.6, audience 
 The reason names the deciding signal and both similarities, so a person can see why.
 
 Why it is safe with hostile text: profile text is only ever embedded, never read as
-instructions, and each profile is encoded in a padding-free group of texts of the same token
-length, so its vector (and thus its label) does not depend on which other profiles share the
-batch. The thresholds are dataclass defaults tuned on a held-out-safe split of silver labels
-(see docs/labeling.md); pass :class:`MiniLMThresholds` to override them.
+instructions, and each profile is padded to a length chosen by its own text alone (see
+:func:`encode`), so its vector, and thus its label, does not depend on which other profiles
+share the batch. The thresholds are dataclass defaults chosen on the ``tune`` half of a hash
+split of silver labels (docs/labeling.md); pass :class:`MiniLMThresholds` to override them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ MODEL_ID = "local/all-MiniLM-L6-v2"
 # made by another version are then distinguishable from new ones.
 PROMPT_VERSION = "minilm-rules.v1"
 
-# Texts of one token length are encoded together; capping the group keeps memory flat.
+# Texts are padded to a multiple of this many tokens (see ``encode``); a group of texts of one
+# padded length is encoded together, at most ``_GROUP_CAP`` at a time to keep memory flat.
+_BUCKET_TOKENS = 16
 _GROUP_CAP = 64
 _SIGNAL_CHARS = 60
 
@@ -128,28 +130,36 @@ def get_model() -> SentenceTransformer:
 def encode(texts: Sequence[str], model: SentenceTransformer | None = None) -> np.ndarray:
     """Unit-length embeddings whose values do not depend on the other texts in the call.
 
-    Padding is what couples texts in a batch (a padded row goes through different matrix
-    shapes), so texts are grouped by exact token length and each group is encoded on its own:
-    no row is ever padded. It is also faster than padded batches on these short texts.
+    Padding is what couples texts in a batch: a row padded to the batch's longest text goes
+    through differently shaped matrices and its vector moves in the last bits. So each text is
+    padded to a length that depends on itself only (its token count rounded up to a multiple of
+    ``_BUCKET_TOKENS``) and texts of one such length are encoded together; a text's vector is
+    then bit-for-bit the same alone or in any batch.
     """
+    import torch
+
     model = model or get_model()
-    vectors = np.zeros((len(texts), model.get_sentence_embedding_dimension() or 384), dtype=np.float32)
+    tokenizer, limit = model.tokenizer, model.max_seq_length
+    vectors = np.zeros((len(texts), model.get_embedding_dimension() or 384), dtype=np.float32)
     if not texts:
         return vectors
-    lengths = model.tokenize(list(texts))["attention_mask"].sum(dim=1).tolist()
+    lengths = [len(ids) for ids in tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]]
     groups: dict[int, list[int]] = defaultdict(list)
     for index, length in enumerate(lengths):
-        groups[length].append(index)
-    for indices in groups.values():
-        for start in range(0, len(indices), _GROUP_CAP):
-            chunk = indices[start : start + _GROUP_CAP]
-            vectors[chunk] = model.encode(
-                [texts[i] for i in chunk],
-                batch_size=len(chunk),
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        groups[min(-(-length // _BUCKET_TOKENS) * _BUCKET_TOKENS, limit)].append(index)
+    with torch.inference_mode():
+        for padded, indices in groups.items():
+            for start in range(0, len(indices), _GROUP_CAP):
+                chunk = indices[start : start + _GROUP_CAP]
+                features = tokenizer(
+                    [texts[i] for i in chunk],
+                    padding="max_length",
+                    max_length=padded,
+                    truncation=True,
+                    return_tensors="pt",
+                )
+                embedded = model(dict(features))["sentence_embedding"]
+                vectors[chunk] = torch.nn.functional.normalize(embedded, p=2, dim=1).numpy()
     return vectors
 
 
@@ -173,7 +183,11 @@ def prototype_texts(audience: Audience) -> tuple[list[str], list[str], list[str]
 
     high = expand(audience.high_signals)
     high += [f"{audience.target_profile} in {audience.sector}", audience.domain_context]
-    return list(dict.fromkeys(t for t in high if t)), expand(audience.low_signals), expand(audience.null_signals)
+    return (
+        list(dict.fromkeys(t for t in high if t)),
+        expand(audience.low_signals),
+        expand(audience.null_signals),
+    )
 
 
 def profile_text(profile: ProfileForLabel) -> str:
@@ -225,7 +239,9 @@ def decide(profile: ProfileForLabel, scores: SignalScores | None, thresholds: Mi
         )
     if high - low <= thresholds.false_margin:
         return Label(
-            profile.handle, False, f"closest low signal: '{_quote(scores.low_signal)}' ({low:.2f} vs high {high:.2f})"
+            profile.handle,
+            False,
+            f"closest low signal: '{_quote(scores.low_signal)}' ({low:.2f} vs high {high:.2f})",
         )
     rival, rival_kind = (scores.null, "null") if scores.null > low else (low, "low")
     if high - rival >= thresholds.true_margin:
@@ -236,7 +252,9 @@ def decide(profile: ProfileForLabel, scores: SignalScores | None, thresholds: Mi
         )
     if rival_kind == "null" and scores.null >= high:
         return Label(
-            profile.handle, None, f"closest null signal: '{_quote(scores.null_signal)}' ({scores.null:.2f} vs high {high:.2f})"
+            profile.handle,
+            None,
+            f"closest null signal: '{_quote(scores.null_signal)}' ({scores.null:.2f} vs high {high:.2f})",
         )
     return Label(
         profile.handle,
@@ -257,7 +275,9 @@ class LocalMiniLMLabeler:
 
     alias = ALIAS
 
-    def __init__(self, thresholds: MiniLMThresholds | None = None, *, model: SentenceTransformer | None = None):
+    def __init__(
+        self, thresholds: MiniLMThresholds | None = None, *, model: SentenceTransformer | None = None
+    ):
         self.thresholds = thresholds or MiniLMThresholds()
         self._model = model
         self._prototypes: dict[tuple[tuple[str, ...], ...], Prototypes] = {}
@@ -290,11 +310,17 @@ class LocalMiniLMLabeler:
         vectors = encode([profile_text(p) for p in batch], self.model)
         nearest = [
             _nearest(vectors @ matrix.T, texts)
-            for matrix, texts in ((protos.high, protos.high_texts), (protos.low, protos.low_texts), (protos.null, protos.null_texts))
+            for matrix, texts in (
+                (protos.high, protos.high_texts),
+                (protos.low, protos.low_texts),
+                (protos.null, protos.null_texts),
+            )
         ]
         (high, high_text), (low, low_text), (null, null_text) = nearest
         return [
-            SignalScores(float(high[i]), high_text[i], float(low[i]), low_text[i], float(null[i]), null_text[i])
+            SignalScores(
+                float(high[i]), high_text[i], float(low[i]), low_text[i], float(null[i]), null_text[i]
+            )
             for i in range(len(batch))
         ]
 
@@ -304,7 +330,11 @@ class LocalMiniLMLabeler:
         result = LabelBatchResult(model=MODEL_ID, prompt_version=PROMPT_VERSION)
         if batch:
             # Profiles a text rule settles are not embedded at all.
-            settled = {i: decide(p, None, self.thresholds) for i, p in enumerate(batch) if _settled_by_text(p, self.thresholds)}
+            settled = {
+                i: decide(p, None, self.thresholds)
+                for i, p in enumerate(batch)
+                if _settled_by_text(p, self.thresholds)
+            }
             pending = [i for i in range(len(batch)) if i not in settled]
             scores = self.score([batch[i] for i in pending], audience) if pending else []
             decided = {i: decide(batch[i], s, self.thresholds) for i, s in zip(pending, scores, strict=True)}

@@ -196,8 +196,11 @@ def _model_spec(path: Path, alias: str, data: Any) -> ModelSpec:
     )
 
 
-def load_model_registry(path: Path | str = MODELS_FILE) -> dict[str, ModelSpec]:
-    """Every configured model, keyed by alias, in file order."""
+def raw_model_entries(path: Path | str = MODELS_FILE) -> dict[str, Any]:
+    """The ``models:`` mapping as written (alias -> raw fields), checked only for shape.
+
+    Cheap: no price resolution, so no litellm import. Code-location load time uses it.
+    """
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -215,12 +218,24 @@ def load_model_registry(path: Path | str = MODELS_FILE) -> dict[str, ModelSpec]:
         or not document["models"]
     ):
         raise RegistryError(f"models file {path}: expected a top-level 'models:' mapping of alias -> fields")
-    registry = {}
-    for alias, data in document["models"].items():
+    for alias in document["models"]:
         if not isinstance(alias, str) or not alias.strip():
             raise RegistryError(f"models file {path}: model alias {alias!r} must be a non-empty string")
-        registry[alias] = _model_spec(path, alias, data)
-    return registry
+    return document["models"]
+
+
+def model_aliases(path: Path | str = MODELS_FILE) -> list[str]:
+    """The configured aliases in file order, without resolving prices (cheap: no litellm import).
+
+    Partition definitions need only the names, at code-location load time.
+    """
+    return list(raw_model_entries(path))
+
+
+def load_model_registry(path: Path | str = MODELS_FILE) -> dict[str, ModelSpec]:
+    """Every configured model, keyed by alias, in file order."""
+    path = Path(path)
+    return {alias: _model_spec(path, alias, data) for alias, data in raw_model_entries(path).items()}
 
 
 def draw_models(registry: dict[str, ModelSpec], rng_seed: int) -> list[ModelDraw]:

@@ -64,4 +64,3 @@ class Labeler(Protocol):
     alias: str
 
     def label(self, batch: list[ProfileForLabel], audience: Audience) -> LabelBatchResult: ...
-

@@ -5,6 +5,8 @@
 -- HAS gives the best leads first.
 -- Incremental: a run recomputes every account that got a label, a snapshot or a score in its
 -- window, from all of that account's rows (a new label changes the consensus of older ones).
+-- Snapshots are read only on incremental runs, so dbt needs the hint to order the models:
+-- depends_on: {{ ref('stg_profile_snapshots') }}
 {{
     config(
         materialized='incremental',

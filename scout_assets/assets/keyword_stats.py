@@ -1,0 +1,104 @@
+"""``keyword_stats``: what each keyword yielded per platform per day, and the feedback verdict.
+
+One row is one keyword on one platform on one day: searches, profiles returned, new unique
+profiles, duplicate rate, mean HAS, share above the HAS threshold, labels true/false/null,
+API calls and cost, cost per new profile and per true label, plus the keyword engine's
+verdict over the trailing window (exhausted, still valid, why). The next searches read the
+latest verdicts: that read closes the loop, and it is deliberately not a graph edge, since an
+asset graph cannot have cycles (docs/keywords.md).
+"""
+
+from datetime import timedelta
+
+import dagster as dg
+import polars as pl
+
+from resources.warehouse import Warehouse
+from resources.warehouse.schema import KEYWORD_STATS, polars_schema
+from scout_assets.assets.common import LABELING_GROUP, OWNERS, distribution_metadata
+from scout_assets.assets.has_scores import HAS_CONFIG
+from scout_assets.domain.keyword_rules import load_keyword_rules
+from scout_assets.domain.keyword_stats import daily_stats, feedback
+from scout_assets.labeling.settings import load_labeling_settings
+from scout_assets.partitions import daily_partitions
+
+
+def _labels_sql(audiences: tuple[str, ...]) -> str:
+    placeholders = ", ".join(f"${i + 2}" for i in range(len(audiences)))
+    return (
+        "select l.platform, l.platform_id, l.label, l.cost_usd from llm_labels l "
+        "where l.audience in (" + placeholders + ") and exists (select 1 from profile_sightings s "
+        "where s.platform = l.platform and s.platform_id = l.platform_id and s.partition_date = $1)"
+    )
+
+
+@dg.asset(
+    key="keyword_stats",
+    deps=["raw_searches", "profiles", "has_scores", "llm_labels"],
+    partitions_def=daily_partitions,
+    group_name=LABELING_GROUP,
+    owners=OWNERS,
+    kinds={"python", "polars"},
+    description=__doc__,
+)
+def keyword_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    day = context.partition_time_window.start.date()
+    warehouse.ensure_schema()
+    rules = load_keyword_rules()
+    audiences = load_labeling_settings().audiences
+    stats = daily_stats(
+        pages=warehouse.read(
+            "select platform, keyword, result_count from raw_searches where partition_date = $1", [day]
+        ),
+        calls=warehouse.read(
+            "select platform, keyword, error from api_calls where partition_date = $1", [day]
+        ),
+        sightings=warehouse.read(
+            "select platform, platform_id, keyword from profile_sightings where partition_date = $1", [day]
+        ),
+        first_seen=warehouse.read(
+            "select platform, platform_id, min(partition_date) as first_day from profile_snapshots "
+            "where platform_id in (select platform_id from profile_sightings where partition_date = $1) "
+            "group by platform, platform_id",
+            [day],
+        ),
+        scores=warehouse.read(
+            "select platform, platform_id, has from has_scores where partition_date = $1", [day]
+        ),
+        labels=warehouse.read(_labels_sql(audiences), [day, *audiences]),
+        day=day,
+        rules=rules,
+        has_threshold=HAS_CONFIG.queue_threshold,
+    )
+    earlier = warehouse.read(
+        "select * from keyword_stats where day >= $1 and day < $2",
+        [day - timedelta(days=rules.window_days - 1), day],
+    )
+    window = pl.concat([earlier.select(stats.columns).cast(stats.schema), stats]) if earlier.height else stats
+    verdicts = feedback(window, rules)
+    frame = (
+        stats.join(verdicts, on=["platform", "keyword"], how="left")
+        .with_columns(
+            pl.col("yield_exhausted").fill_null(False).alias("exhausted"),
+            (~pl.col("yield_exhausted").fill_null(False) & ~pl.col("label_invalid").fill_null(False)).alias(
+                "still_valid"
+            ),
+            pl.col("feedback_reason").fill_null("ok").alias("state_reason"),
+        )
+        .select(KEYWORD_STATS.column_names)
+        .cast(polars_schema(KEYWORD_STATS.columns))
+    )
+    written = warehouse.replace_partition("keyword_stats", frame, {"day": day})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "keywords": frame.height,
+            "new_profiles": int(frame["new_profiles"].sum()),
+            "labels_true": int(frame["labels_true"].sum()),
+            "exhausted_by_yield": int(frame["exhausted"].sum()),
+            "no_longer_valid": int((~frame["still_valid"]).sum()),
+            "api_cost_usd": round(float(frame["api_cost_usd"].sum()), 6),
+            "label_cost_usd": round(float(frame["label_cost_usd"].sum()), 6),
+            **distribution_metadata(frame["mean_has"], "keyword_mean_has"),
+        }
+    )

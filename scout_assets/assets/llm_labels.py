@@ -1,0 +1,252 @@
+"""``llm_labels``: trivalent labels of queued profiles by one model, against the active audiences.
+
+The only asset that calls a model. A partition is (day, model): it works the units of that
+day's queue still pending for the model, in batches serialized as TOON, and stores one row
+per (profile, model, audience version) with the reason, prompt version, tokens and cost.
+Invalid or partial model output keeps the valid labels; the rest is recorded in
+``label_failures`` and stays pending, until ``max_failures`` sends the unit to
+``dead_letters``. A re-run labels only what is still pending, so nothing is labeled twice;
+``relabel: true`` (a backfill with a new model or prompt) replaces the day's labels instead.
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from resources.models import LabelModel, model_resource_key
+from resources.warehouse import Warehouse
+from resources.warehouse.schema import DEAD_LETTERS, LABEL_FAILURES, LLM_LABELS, polars_schema
+from scout_assets.assets.common import LABELING_GROUP, OWNERS, counts_table
+from scout_assets.labeling.audience import Audience, load_audiences
+from scout_assets.labeling.litellm_labeler import TransientModelError
+from scout_assets.labeling.queue import dead_letters_due, pending_units
+from scout_assets.labeling.registry import model_aliases
+from scout_assets.labeling.settings import load_labeling_settings
+from scout_assets.labeling.types import LabelBatchResult, ProfileForLabel
+from scout_assets.partitions import daily_model_partitions, split_model_partition_key
+
+MODEL_ALIASES = model_aliases()
+
+
+class LabelConfig(dg.Config):
+    """Per-run knobs; the defaults come from config/labeling.yaml."""
+
+    relabel: bool = False
+    max_batches: int | None = None
+
+
+@dg.asset(
+    key="llm_labels",
+    ins={
+        "profiles_to_score": dg.AssetIn(
+            partition_mapping=dg.MultiPartitionMapping(
+                {"date": dg.DimensionPartitionMapping("date", dg.IdentityPartitionMapping())}
+            ),
+            dagster_type=dg.Nothing,
+        )
+    },
+    partitions_def=daily_model_partitions,
+    group_name=LABELING_GROUP,
+    owners=OWNERS,
+    kinds={"python", "llm"},
+    required_resource_keys={"warehouse", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
+    retry_policy=dg.RetryPolicy(
+        max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
+    description=__doc__,
+)
+def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.MaterializeResult:
+    day, alias = split_model_partition_key(context.partition_key)
+    warehouse: Warehouse = context.resources.warehouse
+    model: LabelModel = getattr(context.resources, model_resource_key(alias))
+    warehouse.ensure_schema()
+    settings = load_labeling_settings()
+    audiences = load_audiences()
+    missing = [key for key in settings.audiences if key not in audiences]
+    if missing:
+        raise dg.Failure(
+            f"labeling settings name audiences with no file: {missing}; known: {sorted(audiences)}"
+        )
+    if not model.available:
+        raise dg.Failure(f"model {alias!r} has no API key configured ({model.spec.api_key_env} is not set)")
+
+    spec = model.spec
+    max_batches = config.max_batches or settings.max_batches_per_run
+    totals = _Totals()
+    for audience_key in settings.audiences:
+        audience = audiences[audience_key]
+        pending = pending_units(warehouse, day, alias, audience_key, settings.min_has, relabel=config.relabel)
+        batches = _batches(pending, spec.batch_size)[: max(0, max_batches - totals.batches)]
+        for batch in batches:
+            try:
+                result = model.labeler().label([profile for _, profile in batch], audience)
+            except TransientModelError as exc:
+                # Labels of the batches already done are stored; the retry continues from the queue.
+                raise dg.RetryRequested(max_retries=3, seconds_to_wait=exc.retry_after_s or 30) from exc
+            _store(
+                warehouse, context, day, alias, audience, batch, result, config.relabel, settings.max_failures
+            )
+            totals.add(result, len(batch))
+        totals.pending_left += max(0, pending.height - sum(len(b) for b in batches))
+
+    return dg.MaterializeResult(metadata=totals.metadata(warehouse, day, alias, spec.litellm_model, context))
+
+
+def _batches(pending: pl.DataFrame, size: int) -> list[list[tuple[dict, ProfileForLabel]]]:
+    """Batches of one platform each, so handles are unique within a batch (they are per platform)."""
+    batches: list[list[tuple[dict, ProfileForLabel]]] = []
+    for _, rows in pending.group_by("platform", maintain_order=True):
+        items = [
+            (
+                row,
+                ProfileForLabel(
+                    handle=row["handle"],
+                    name=row["name"],
+                    bio=row["bio"],
+                    category=row["category"],
+                    followers=int(row["followers"] or 0),
+                ),
+            )
+            for row in rows.iter_rows(named=True)
+        ]
+        batches += [items[i : i + size] for i in range(0, len(items), size)]
+    return batches
+
+
+def _store(
+    warehouse,
+    context,
+    day,
+    alias,
+    audience: Audience,
+    batch,
+    result: LabelBatchResult,
+    relabel: bool,
+    max_failures: int,
+) -> None:
+    """Write one batch's labels and failures, and dead-letter units that failed too often, atomically."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    by_handle = {profile.handle.casefold(): row for row, profile in batch}
+    share = 1 / len(batch)  # a call's tokens and cost are shared by every profile it carried
+    labels = pl.DataFrame(
+        [
+            {
+                "platform": by_handle[label.handle.casefold()]["platform"],
+                "platform_id": by_handle[label.handle.casefold()]["platform_id"],
+                "handle": by_handle[label.handle.casefold()]["handle"],
+                "model": alias,
+                "model_id": result.model,
+                "audience": audience.key,
+                "audience_hash": audience.content_hash,
+                "partition_date": day,
+                "label": label.label,
+                "reason": label.reason,
+                "prompt_version": result.prompt_version,
+                "input_tokens": round(result.input_tokens * share),
+                "output_tokens": round(result.output_tokens * share),
+                "cost_usd": result.cost_usd * share,
+                "latency_ms": result.latency_ms,
+                "run_id": context.run.run_id,
+                "labeled_at": now,
+            }
+            for label in result.labels
+            if label.handle.casefold() in by_handle
+        ],
+        schema=polars_schema(LLM_LABELS.columns),
+    )
+    failures = pl.DataFrame(
+        [
+            {
+                "attempt_id": str(uuid.uuid4()),
+                "platform": by_handle[failure.handle.casefold()]["platform"],
+                "platform_id": by_handle[failure.handle.casefold()]["platform_id"],
+                "handle": by_handle[failure.handle.casefold()]["handle"],
+                "model": alias,
+                "audience": audience.key,
+                "partition_date": day,
+                "error": failure.error[:1000],
+                "run_id": context.run.run_id,
+                "attempted_at": now,
+            }
+            for failure in result.failures
+            if failure.handle.casefold() in by_handle
+        ],
+        schema=polars_schema(LABEL_FAILURES.columns),
+    )
+    with warehouse.transaction() as tx:
+        (tx.upsert if relabel else tx.append)("llm_labels", labels)
+        tx.append("label_failures", failures)
+        if failures.height:
+            due = dead_letters_due(tx, alias, audience.key, max_failures, now)
+            if due.height:
+                tx.upsert(
+                    "dead_letters",
+                    due.select(DEAD_LETTERS.column_names).cast(polars_schema(DEAD_LETTERS.columns)),
+                )
+    for failure in result.failures:
+        context.log.warning(
+            f"{alias} did not label @{failure.handle} for {audience.key}: {failure.error[:200]}"
+        )
+
+
+class _Totals:
+    """Counters for the run's metadata."""
+
+    def __init__(self) -> None:
+        self.batches = self.sent = self.labeled = self.failed = self.pending_left = 0
+        self.input_tokens = self.output_tokens = 0
+        self.cost = self.latency_ms = 0.0
+
+    def add(self, result: LabelBatchResult, sent: int) -> None:
+        self.batches += 1
+        self.sent += sent
+        self.labeled += len(result.labels)
+        self.failed += len(result.failures)
+        self.input_tokens += result.input_tokens
+        self.output_tokens += result.output_tokens
+        self.cost += result.cost_usd
+        self.latency_ms += result.latency_ms
+
+    def metadata(self, warehouse, day, alias, model_id, context) -> dict:
+        labels = warehouse.read(
+            "select label from llm_labels where partition_date = $1 and model = $2", [day, alias]
+        ).with_columns(pl.col("label").cast(pl.String).fill_null("null"))
+        draw = {k: v for k, v in context.run.tags.items() if k.startswith("scout/draw")}
+        return {
+            "dagster/row_count": labels.height,
+            "model_id": model_id,
+            "batches": self.batches,
+            "profiles_sent": self.sent,
+            "labels_written": self.labeled,
+            "label_failures": self.failed,
+            "pending_left": self.pending_left,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": round(self.cost, 6),
+            "mean_batch_latency_ms": round(self.latency_ms / self.batches, 1) if self.batches else 0.0,
+            "label_distribution": counts_table(labels, "label") if labels.height else "no labels",
+            "agreement_with_other_models": _agreement(warehouse, day, alias),
+            **({"model_draw": dg.MetadataValue.json(draw)} if draw else {}),
+        }
+
+
+def _agreement(warehouse, day, alias) -> dg.MetadataValue:
+    """Share of identical labels between this model and each other model on the same profiles and audience."""
+    pairs = warehouse.read(
+        "select o.model as other, count(*) as shared, "
+        "sum(case when (a.label is null and o.label is null) or a.label = o.label then 1 else 0 end) as same "
+        "from llm_labels a join llm_labels o on o.platform = a.platform and o.platform_id = a.platform_id "
+        "and o.audience = a.audience and o.model <> a.model "
+        "where a.model = $1 and a.partition_date = $2 group by o.model order by o.model",
+        [alias, day],
+    )
+    if pairs.is_empty():
+        return dg.MetadataValue.md("no profile of this partition is labeled by another model yet")
+    lines = ["| other model | shared profiles | agreement |", "|---|---:|---:|"]
+    lines += [
+        f"| {r['other']} | {r['shared']} | {r['same'] / r['shared']:.1%} |"
+        for r in pairs.iter_rows(named=True)
+    ]
+    return dg.MetadataValue.md("\n".join(lines))

@@ -1,0 +1,70 @@
+"""The keyword engine's feedback rules, loaded from ``config/keyword_rules.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scout_assets.settings import CONFIG_DIR
+
+RULES_FILE = CONFIG_DIR / "keyword_rules.yaml"
+
+
+class KeywordRulesError(ValueError):
+    """A rules file that cannot be used; names the file and the dotted key."""
+
+
+@dataclass(frozen=True)
+class KeywordRules:
+    window_days: int
+    min_pages: int
+    min_new_per_page: float
+    min_labels: int
+    min_true_rate: float
+    true_label_weight: float
+    api_cost_per_call_usd: dict[str, float]
+
+    def api_cost(self, platform: str) -> float:
+        return self.api_cost_per_call_usd.get(platform, 0.0)
+
+
+def load_keyword_rules(path: Path = RULES_FILE) -> KeywordRules:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KeywordRulesError(f"keyword rules {path}: cannot be read as YAML ({exc})") from exc
+
+    def get(dotted: str, kind: type | tuple[type, ...], low: float, high: float | None = None) -> Any:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        ok = (
+            isinstance(value, kind)
+            and not isinstance(value, bool)
+            and value >= low
+            and (high is None or value <= high)
+        )
+        if not ok:
+            bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+            raise KeywordRulesError(f"keyword rules {path}: {dotted} must be a number {bound}, got {value!r}")
+        return value
+
+    costs = data.get("api_cost_per_call_usd") if isinstance(data, dict) else None
+    if not isinstance(costs, dict):
+        raise KeywordRulesError(
+            f"keyword rules {path}: api_cost_per_call_usd must map platform -> USD per call"
+        )
+    return KeywordRules(
+        window_days=get("window_days", int, 1),
+        min_pages=get("exhaustion.min_pages", int, 1),
+        min_new_per_page=float(get("exhaustion.min_new_per_page", (int, float), 0)),
+        min_labels=get("validity.min_labels", int, 1),
+        min_true_rate=float(get("validity.min_true_rate", (int, float), 0, 1)),
+        true_label_weight=float(get("selection.true_label_weight", (int, float), 0)),
+        api_cost_per_call_usd={
+            str(k): float(get(f"api_cost_per_call_usd.{k}", (int, float), 0)) for k in costs
+        },
+    )

@@ -1,0 +1,55 @@
+"""Which models label in this cycle: the predecessor's independent probability draw, replayable.
+
+Each registered model runs iff u < its probability (``registry.draw_models``). Models that
+cannot run here (no key configured) are drawn too, so a seed replays identically wherever it
+is used, but are reported as skipped. The seed and each u go into the run's tags, so any
+labeling run can be traced back to its draw.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from resources.models import LabelModel
+from scout_assets.labeling.registry import ModelDraw, draw_models, load_model_registry
+
+
+@dataclass(frozen=True)
+class CycleDraw:
+    seed: int
+    draws: tuple[ModelDraw, ...]
+    available: frozenset[str]
+
+    @property
+    def selected(self) -> list[str]:
+        return [d.alias for d in self.draws if d.selected and d.alias in self.available]
+
+    def tags(self, alias: str) -> dict[str, str]:
+        draw = next(d for d in self.draws if d.alias == alias)
+        return {
+            "scout/draw_seed": str(self.seed),
+            "scout/draw_u": f"{draw.u:.6f}",
+            "scout/draw_probability": str(draw.probability),
+        }
+
+    def describe(self) -> str:
+        def state(d: ModelDraw) -> str:
+            if d.alias not in self.available:
+                return "no key"
+            return "runs" if d.selected else "skipped"
+
+        return ", ".join(f"{d.alias} u={d.u:.3f}<p={d.probability}:{state(d)}" for d in self.draws)
+
+
+def draw_labeling_models(
+    seed: int | None = None, resources: dict[str, LabelModel] | None = None
+) -> CycleDraw:
+    """Draw this cycle's models; ``resources`` (default: the bound ones) decide which can run."""
+    from scout_assets.resources_binding import model_resources
+
+    seed = int(time.time()) if seed is None else seed
+    resources = resources if resources is not None else model_resources()
+    registry = load_model_registry()
+    available = frozenset(r.alias for r in resources.values() if r.available)
+    return CycleDraw(seed=seed, draws=tuple(draw_models(registry, seed)), available=available)

@@ -1,0 +1,52 @@
+"""The labeling settings file: which audiences are active and how the queue is worked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from scout_assets.settings import CONFIG_DIR
+
+LABELING_FILE = CONFIG_DIR / "labeling.yaml"
+
+
+class LabelingSettingsError(ValueError):
+    """A labeling settings file that cannot be used; names the file and the field."""
+
+
+@dataclass(frozen=True)
+class LabelingSettings:
+    audiences: tuple[str, ...]
+    max_batches_per_run: int
+    max_failures: int
+    min_has: float
+
+
+def load_labeling_settings(path: Path = LABELING_FILE) -> LabelingSettings:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise LabelingSettingsError(f"labeling settings {path}: cannot be read as YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise LabelingSettingsError(f"labeling settings {path}: expected a mapping at the top level")
+
+    def field(name: str, kind: type, check, problem: str):
+        value = data.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool) or not check(value):
+            raise LabelingSettingsError(f"labeling settings {path}: field {name!r} {problem}, got {value!r}")
+        return value
+
+    audiences = field(
+        "audiences",
+        list,
+        lambda v: v and all(isinstance(a, str) and a for a in v),
+        "must be a non-empty list of audience keys",
+    )
+    return LabelingSettings(
+        audiences=tuple(audiences),
+        max_batches_per_run=field("max_batches_per_run", int, lambda v: v >= 1, "must be an integer >= 1"),
+        max_failures=field("max_failures", int, lambda v: v >= 1, "must be an integer >= 1"),
+        min_has=float(field("min_has", (int, float), lambda v: 0 <= v <= 1, "must be a number in [0, 1]")),
+    )
