@@ -32,6 +32,9 @@ class LabelModel(dg.ConfigurableResource):
     api_base: str | None = Field(
         default=None, description="Override endpoint (OpenAI-compatible gateway, tests)."
     )
+    litellm_model: str | None = Field(
+        default=None, description="Override the litellm model id, e.g. 'openai/<name>' behind a gateway."
+    )
     timeout_s: float | None = Field(default=None, description="Override the model's request timeout.")
 
     _labeler: Labeler | None = PrivateAttr(default=None)
@@ -39,7 +42,10 @@ class LabelModel(dg.ConfigurableResource):
     @cached_property
     def spec(self) -> ModelSpec:
         spec = load_model_registry()[self.alias]
-        return dataclasses.replace(spec, api_base=self.api_base) if self.api_base else spec
+        overrides = {
+            k: v for k, v in (("api_base", self.api_base), ("litellm_model", self.litellm_model)) if v
+        }
+        return dataclasses.replace(spec, **overrides) if overrides else spec
 
     @property
     def available(self) -> bool:

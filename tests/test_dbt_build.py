@@ -1,7 +1,7 @@
 """The dbt project built for real on DuckDB and PostgreSQL, twice, against hand-computed marts.
 
 The demo rows (``tests/dbt_fixtures.py``) are written through the real ``Warehouse``
-resource; dbt runs as a subprocess exactly as Dagster runs it. The first ``dbt build`` is a
+resource; dbt runs with the project, profile and vars Dagster uses. The first ``dbt build`` is a
 full build of days 2026-03-01/02; the second adds 2026-03-03 and builds what Dagster's
 partitioned dbt asset selects (``config.materialized:incremental``) with the partition window
 ``min_date=2026-03-03, max_date=2026-03-04``, i.e. the incremental path. Every
@@ -88,7 +88,7 @@ def check_funnel(warehouse: Warehouse) -> None:
     assert close(funnel[(D1, "twitter")]["new_per_page"], 4 / 3)
 
 
-def check_pipeline_health(warehouse: Warehouse, sentinel: bool) -> None:
+def check_pipeline_health(warehouse: Warehouse, build: DemoBuild) -> None:
     health = read(warehouse, "mart_pipeline_health", ("day", "platform"))
     d1 = health[(D1, "twitter")]
     # Calls c1..c4: one 429 with an error (c1), c2 is its retry; latencies 100/200/300/400.
@@ -115,8 +115,10 @@ def check_pipeline_health(warehouse: Warehouse, sentinel: bool) -> None:
     # A day with keyword cost but no call still appears, with its API cost.
     old = health[(SENTINEL_DAY, SENTINEL_PLATFORM)]
     assert old["api_calls"] == 0 and close(old["api_cost_usd"], 0.004)
-    # The windowed second run left this row (outside its window) as it was: it was incremental.
-    assert old["retries"] == (SENTINEL_RETRIES if sentinel else 0)
+    assert old["retries"] == 0
+    # The windowed second run left the overwritten row (outside its window) as it was: it was
+    # incremental. A full rebuild would have put the 0 back.
+    assert build.sentinel_after_second_run == SENTINEL_RETRIES
 
 
 def check_leads(frame: pl.DataFrame, after_second_run: bool) -> None:
@@ -203,14 +205,16 @@ def check_keyword_performance(warehouse: Warehouse) -> None:
 
 
 def check_all(warehouse: Warehouse, build: DemoBuild) -> None:
-    for output in (build.first_build, build.second_build):
-        assert "ERROR=0" in output and "WARN=0" in output
-    # The second run built exactly the four growing marts, incrementally.
-    assert build.second_build.count("OK created sql incremental model analytics.mart_") == 4
-    assert "table model" not in build.second_build
+    for run in (build.first_build, build.second_build):
+        assert set(run.statuses.values()) <= {"success", "pass"}, run.log  # no error, failure or warning
+    assert len(build.first_build.statuses) == 17 + 72  # every model and data test
+    # The second run built exactly the four growing marts (and their tests), incrementally.
+    built = sorted(uid for uid in build.second_build.statuses if uid.startswith("model."))
+    assert built == sorted(f"model.scout.{mart}" for mart in MARTS if mart != "mart_model_comparison")
+    assert "OK created sql incremental model analytics.mart_discovery_funnel" in build.second_build.log
     check_leads(build.leads_after_first_run, after_second_run=False)
     check_funnel(warehouse)
-    check_pipeline_health(warehouse, sentinel=True)
+    check_pipeline_health(warehouse, build)
     check_leads(warehouse.read("select * from analytics.mart_audience_leads"), after_second_run=True)
     check_model_comparison(warehouse)
     check_keyword_performance(warehouse)
@@ -261,19 +265,19 @@ def test_docs_generate_writes_the_site_with_mart_descriptions():
 def test_source_freshness_reports_the_ledgers_as_stale():
     demo = demo_duckdb_marts()
     # The demo's newest page was fetched on 2026-03-03: days ago, so dbt must call it an error.
-    result = run_dbt(demo.url, demo.work_dir, "source", "freshness", check=False)
+    run = run_dbt(demo.url, demo.work_dir, "source", "freshness", check=False)
     sources = json.loads((demo.work_dir / "target" / "sources.json").read_text())
     status = {r["unique_id"].rsplit(".", 1)[1]: r for r in sources["results"]}
     assert set(status) == {"raw_searches", "api_calls"}
     assert status["raw_searches"]["max_loaded_at"].startswith("2026-03-03T09:01")
     expected = "error" if date.today() > date(2026, 3, 6) else "pass"
     assert {r["status"] for r in status.values()} <= {expected, "warn"}
-    assert result.returncode == (1 if expected == "error" else 0)
+    assert run.success == (expected != "error")
 
 
 def test_a_malformed_window_fails_naming_the_variable():
     demo = demo_duckdb_marts()
-    result = run_dbt(
+    run = run_dbt(
         demo.url,
         demo.work_dir,
         "compile",
@@ -283,8 +287,8 @@ def test_a_malformed_window_fails_naming_the_variable():
         '{"min_date": "03/01/2026", "max_date": "2026-03-02"}',
         check=False,
     )
-    assert result.returncode != 0
-    assert "dbt var min_date must be a date written YYYY-MM-DD, got '03/01/2026'" in result.stdout
+    assert not run.success
+    assert "dbt var min_date must be a date written YYYY-MM-DD, got '03/01/2026'" in run.log
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------

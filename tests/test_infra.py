@@ -130,7 +130,7 @@ def test_instance_file_passes_dagsters_own_validation(path: Path, dummy_env: dic
 def test_production_instances_read_secrets_from_env_only(path: Path) -> None:
     config = _yaml(path)
     db = config["storage"]["postgres"]["postgres_db"]
-    assert {name: block for name, block in db.items()} == {
+    assert db == {
         "hostname": {"env": "DAGSTER_PG_HOST"},
         "port": {"env": "DAGSTER_PG_PORT"},
         "username": {"env": "DAGSTER_PG_USER"},
@@ -266,6 +266,20 @@ def _module_file(module: str) -> Path:
     return ROOT / (module.replace(".", "/") + ".py")
 
 
+def _modules(params: Mapping[str, Any]) -> list[str]:
+    """The ``-m`` modules of a parsed command (one string or a tuple, depending on the command)."""
+    value = params.get("module_name")
+    return [value] if isinstance(value, str) else list(value or ())
+
+
+def _in_repo(argv: list[str]) -> list[str]:
+    """Map paths inside the image (under its WORKDIR) to the same files in this checkout."""
+    return [
+        str(ROOT / arg.removeprefix(IMAGE_WORKDIR + "/")) if arg.startswith(IMAGE_WORKDIR + "/") else arg
+        for arg in argv
+    ]
+
+
 def test_the_cli_parser_rejects_a_bad_command() -> None:
     # Guards the helper: if it accepted anything, every command test below would be empty.
     with pytest.raises(click.UsageError):
@@ -320,17 +334,16 @@ def test_compose_commands_parse_and_point_at_real_code(compose: dict[str, Any]) 
     services = compose["services"]
     code_cmd, code_params = parse_dagster_command(services["scout-code"]["command"])
     assert code_cmd == "dagster code-server start"
-    assert code_params["host"] == "0.0.0.0"
-    modules = code_params.get("module_name") or ()
-    assert list(modules) == ["scout_assets.definitions"]
-    assert _module_file(modules[0]).is_file()
-    assert "defs" in _module_file(modules[0]).read_text()
+    assert (code_params["host"], code_params["location_name"]) == ("0.0.0.0", "scout")
+    assert _modules(code_params) == ["scout_assets.definitions"]
+    assert "defs = " in _module_file("scout_assets.definitions").read_text()
 
     workspace_paths = []
     for role, expected in (("webserver", "dagster-webserver"), ("daemon", "dagster-daemon run")):
-        cmd, params = parse_dagster_command(services[role]["command"])
+        command = services[role]["command"]
+        cmd, _ = parse_dagster_command(_in_repo(command))  # -w must name a file that exists
         assert cmd == expected
-        workspace_paths.extend(params["workspace"])
+        workspace_paths.append(command[command.index("-w") + 1])
     for role in ("scout-code",):
         health = services[role]["healthcheck"]["test"]
         assert health[0] == "CMD"
@@ -344,7 +357,7 @@ def test_compose_commands_parse_and_point_at_real_code(compose: dict[str, Any]) 
     assert location["grpc_server"]["host"] in services
     assert location["grpc_server"]["port"] == code_params["port"]
 
-    web_port = parse_dagster_command(services["webserver"]["command"])[1]["port"]
+    web_port = parse_dagster_command(_in_repo(services["webserver"]["command"]))[1]["port"]
     assert any(str(port).endswith(f":{web_port}") for port in services["webserver"]["ports"])
 
 
@@ -424,7 +437,7 @@ def test_dockerfile_copies_exist_and_are_not_ignored() -> None:
 def test_dockerfile_default_command_is_the_code_server() -> None:
     cmd = next(json.loads(arg) for op, arg in _dockerfile_instructions() if op == "CMD")
     path, params = parse_dagster_command(cmd)
-    assert path == "dagster code-server start" and list(params["module_name"]) == ["scout_assets.definitions"]
+    assert path == "dagster code-server start" and _modules(params) == ["scout_assets.definitions"]
 
 
 # --- Helm ----------------------------------------------------------------------------------------
@@ -451,7 +464,7 @@ def test_helm_code_location_args_parse_as_dagster_api_grpc(helm: dict[str, Any])
     args = [*deployment["dagsterApiGrpcArgs"], "-p", str(deployment["port"])]
     path, params = parse_dagster_command(["dagster", "api", "grpc", *args])
     assert path == "dagster api grpc"
-    assert _module_file(params["module_name"][0]).is_file()
+    assert [_module_file(m).is_file() for m in _modules(params)] == [True]
 
 
 def test_helm_secrets_come_from_a_kubernetes_secret(helm: dict[str, Any]) -> None:
@@ -565,7 +578,7 @@ def test_ecs_task_definition_matches_the_launcher(task_definition: dict[str, Any
         e["value"] for e in container["environment"] if e["name"] == "SCOUT_RUN_TASK_DEFINITION"
     }
     path, params = parse_dagster_command(container["command"])
-    assert path == "dagster code-server start" and _module_file(params["module_name"][0]).is_file()
+    assert path == "dagster code-server start" and _modules(params) == ["scout_assets.definitions"]
     health = container["healthCheck"]["command"]
     assert parse_dagster_command(health[1:])[1]["port"] == params["port"]
     assert {"containerPort": params["port"], "protocol": "tcp"} in container["portMappings"]

@@ -137,13 +137,17 @@ def _frange(start: float, stop: float, step: float) -> list[float]:
 
 
 def minilm_grid() -> list[Any]:
-    """Every threshold combination the tuning tries (about 8,000)."""
+    """Every rule setting the tuning tries (about 6,000)."""
     from scout_assets.labeling.local_minilm import MiniLMThresholds
 
     return [
-        MiniLMThresholds(min_relevance=r, false_margin=f, true_margin=t, min_bio_words=w)
-        for r, f, t, w in itertools.product(
-            _frange(0.20, 0.50, 0.025), _frange(-0.20, 0.10, 0.02), _frange(0.0, 0.30, 0.02), (1, 2, 3)
+        MiniLMThresholds(min_relevance=r, false_margin=f, true_margin=t, min_bio_words=w, top_k=k)
+        for k, r, f, t, w in itertools.product(
+            (1, 2, 3),
+            _frange(0.20, 0.50, 0.025),
+            _frange(-0.20, 0.10, 0.025),
+            _frange(0.0, 0.30, 0.025),
+            (1, 2),
         )
         if f < t
     ]
@@ -153,7 +157,7 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
     """Choose local-minilm thresholds on the ``tune`` split; print them and the ``report`` figures."""
     from scout_assets.labeling.audience import load_audience
     from scout_assets.labeling.label_cli import InputError, read_profiles
-    from scout_assets.labeling.local_minilm import LocalMiniLMLabeler, decide
+    from scout_assets.labeling.local_minilm import LocalMiniLMLabeler, decide, nearest_signals
 
     parser = argparse.ArgumentParser(prog="python -m scout_assets.labeling.evaluation tune-minilm")
     parser.add_argument(
@@ -172,13 +176,14 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
         return 2
     audience = load_audience(args.audience)
     labeler = LocalMiniLMLabeler()
-    scores = labeler.score([row.profile for row in rows], audience)
+    sims = labeler.similarities([row.profile for row in rows], audience)
+    scores = {k: nearest_signals(sims, k) for k in (1, 2, 3)}  # one embedding pass for every top_k
     by_split = {
         name: [i for i, row in enumerate(rows) if split_of(row.profile.handle) == name] for name in SPLITS
     }
 
     def predict(indices: list[int]) -> Callable[[Any], list[Trivalent]]:
-        return lambda th: [decide(rows[i].profile, scores[i], th).label for i in indices]
+        return lambda th: [decide(rows[i].profile, scores[th.top_k][i], th).label for i in indices]
 
     tune_ref = [rows[i].reference for i in by_split["tune"]]
     best, tune_figures = grid_search(minilm_grid(), predict(by_split["tune"]), tune_ref)

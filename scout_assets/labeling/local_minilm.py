@@ -7,12 +7,14 @@ turns the cosine similarities into a trivalent label (REFERENCE §6.6, audience 
 
 1. not an individual (organisation words in the name, "official account" in the bio) -> false;
 2. empty or vague bio (fewer than ``min_bio_words`` words) -> false;
-3. nothing close to any high signal (best similarity < ``min_relevance``) -> false;
-4. closer to a low signal than to every high signal by at least ``-false_margin`` -> false;
-5. ahead of every low *and* null signal by at least ``true_margin`` -> true;
+3. nothing close to the high signals (``high`` < ``min_relevance``) -> false;
+4. no closer to the high than to the low signals (``high - low <= false_margin``) -> false;
+5. clearly ahead of the low *and* null signals (``high - max(low, null) >= true_margin``) -> true;
 6. otherwise -> null (an individual with partial or adjacent signals).
 
-The reason names the deciding signal and both similarities, so a person can see why.
+``high``, ``low`` and ``null`` are the mean cosine similarity of the ``top_k`` closest signals of
+that kind (three by default: one stray keyword match is then not enough). The reason names the
+closest signal and the figures compared, so a person can see why.
 
 Why it is safe with hostile text: profile text is only ever embedded, never read as
 instructions, and each profile is padded to a length chosen by its own text alone (see
@@ -23,6 +25,7 @@ split of silver labels (docs/labeling.md); pass :class:`MiniLMThresholds` to ove
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -54,7 +57,7 @@ _GROUP_CAP = 64
 _SIGNAL_CHARS = 60
 
 _ORG_NAME_RE = re.compile(
-    r"\b(universit(?:y|ies|ät|é|ad)|institut(?:e|o)?|journal|lab|laboratory|cent(?:er|re|ro)|society|"
+    r"\b(universit(?:y|ies|ät|é|ad)|institut(?:e|o)?|journal|labs?|laborator(?:y|ies)|cent(?:er|re|ro)|society|"
     r"association|foundation|network|podcast|news|inc|llc|ltd|gmbh|official|conference|department|"
     r"dept|school|college|press|magazine|council|initiative|program|programme|alliance|partnership|"
     r"division|forum|library|academy|union|services|agency|consortium|committee|museum|clinic|hospital)\b",
@@ -76,17 +79,24 @@ _ITEM_SPLIT_RE = re.compile(r",|;|/| - |\(|\)|\be\.g\.")
 
 @dataclass(frozen=True)
 class MiniLMThresholds:
-    """Cut-offs of the rule (cosine similarities in [-1, 1]); see the module docstring."""
+    """Settings of the rule (similarities are cosines in [-1, 1]); see the module docstring.
 
-    min_relevance: float = 0.35
-    false_margin: float = -0.02
-    true_margin: float = 0.08
-    min_bio_words: int = 1
+    Defaults were chosen by ``python -m scout_assets.labeling.evaluation tune-minilm`` on the
+    ``tune`` half of the silver-labelled development set only (docs/labeling.md): a grid search
+    for the highest Cohen's kappa. A very negative ``false_margin`` means the tuning found the
+    "closer to a low signal" test rarely right; low relevance does most of the rejecting.
+    """
+
+    min_relevance: float = 0.325
+    false_margin: float = -0.175
+    true_margin: float = 0.05
+    min_bio_words: int = 2
+    top_k: int = 3
 
 
 @dataclass(frozen=True)
 class SignalScores:
-    """How close one profile is to the nearest high, low and null signal, and which ones."""
+    """Per kind of signal: mean similarity of the ``top_k`` closest, and the closest one's text."""
 
     high: float
     high_signal: str
@@ -103,6 +113,16 @@ class Prototypes:
     high_texts: tuple[str, ...]
     low_texts: tuple[str, ...]
     null_texts: tuple[str, ...]
+    high: np.ndarray
+    low: np.ndarray
+    null: np.ndarray
+
+
+@dataclass(frozen=True)
+class Similarities:
+    """Profiles x signals cosine similarities, one matrix per kind of signal."""
+
+    prototypes: Prototypes
     high: np.ndarray
     low: np.ndarray
     null: np.ndarray
@@ -204,6 +224,7 @@ def bio_words(bio: str) -> int:
     return len(_WORD_RE.findall(bio))
 
 
+@functools.lru_cache(maxsize=4096)
 def not_individual_reason(profile: ProfileForLabel) -> str | None:
     """Why the account looks like an organisation rather than a person, or None."""
     name_match = _ORG_NAME_RE.search(profile.name)
@@ -229,45 +250,49 @@ def decide(profile: ProfileForLabel, scores: SignalScores | None, thresholds: Mi
         return Label(profile.handle, False, f"empty or vague bio ({words} words)")
     if scores is None:
         raise ValueError(f"profile {profile.handle!r}: similarity scores are required")
+    # Figures are means over the top_k closest signals of a kind; say so when k > 1.
+    mean = f", top-{thresholds.top_k} means" if thresholds.top_k > 1 else ""
     high, low = scores.high, scores.low
+    closest_high = f"'{_quote(scores.high_signal)}'"
     if high < thresholds.min_relevance:
-        return Label(
-            profile.handle,
-            False,
-            f"no audience signal: closest high signal '{_quote(scores.high_signal)}' "
-            f"only {high:.2f} (< {thresholds.min_relevance:.2f})",
-        )
+        reason = f"no audience signal: closest high signal {closest_high} ({high:.2f} < {thresholds.min_relevance:.2f}{mean})"
+        return Label(profile.handle, False, reason)
     if high - low <= thresholds.false_margin:
-        return Label(
-            profile.handle,
-            False,
-            f"closest low signal: '{_quote(scores.low_signal)}' ({low:.2f} vs high {high:.2f})",
-        )
+        reason = f"closest low signal: '{_quote(scores.low_signal)}' ({low:.2f} vs high {high:.2f}{mean})"
+        return Label(profile.handle, False, reason)
     rival, rival_kind = (scores.null, "null") if scores.null > low else (low, "low")
     if high - rival >= thresholds.true_margin:
-        return Label(
-            profile.handle,
-            True,
-            f"closest high signal: '{_quote(scores.high_signal)}' ({high:.2f} vs {rival_kind} {rival:.2f})",
-        )
-    if rival_kind == "null" and scores.null >= high:
-        return Label(
-            profile.handle,
-            None,
-            f"closest null signal: '{_quote(scores.null_signal)}' ({scores.null:.2f} vs high {high:.2f})",
-        )
-    return Label(
-        profile.handle,
-        None,
-        f"ambiguous: high signal '{_quote(scores.high_signal)}' ({high:.2f}) near {rival_kind} {rival:.2f}",
+        reason = f"closest high signal: {closest_high} ({high:.2f} vs {rival_kind} {rival:.2f}{mean})"
+        return Label(profile.handle, True, reason)
+    if rival_kind == "null" and rival >= high:
+        reason = f"closest null signal: '{_quote(scores.null_signal)}' ({rival:.2f} vs high {high:.2f}{mean})"
+        return Label(profile.handle, None, reason)
+    reason = (
+        f"ambiguous: high signal {closest_high} ({high:.2f}) too close to {rival_kind} ({rival:.2f}{mean})"
     )
+    return Label(profile.handle, None, reason)
 
 
-def _nearest(similarities: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+def _top(similarities: np.ndarray, texts: Sequence[str], k: int) -> tuple[np.ndarray, list[str]]:
+    """Mean of each row's ``k`` highest similarities, and the single closest text."""
     if not texts:
         return np.full(similarities.shape[0], -1.0), ["(none)"] * similarities.shape[0]
-    best = similarities.argmax(axis=1)
-    return similarities[np.arange(len(best)), best], [texts[i] for i in best]
+    k = min(k, similarities.shape[1])
+    ordered = np.sort(similarities, axis=1)
+    return ordered[:, -k:].mean(axis=1), [texts[i] for i in similarities.argmax(axis=1)]
+
+
+def nearest_signals(sims: Similarities, k: int) -> list[SignalScores]:
+    """Per profile: top-``k`` mean similarity to high, low and null signals, and the closest of each."""
+    (high, high_text), (low, low_text), (null, null_text) = (
+        _top(sims.high, sims.prototypes.high_texts, k),
+        _top(sims.low, sims.prototypes.low_texts, k),
+        _top(sims.null, sims.prototypes.null_texts, k),
+    )
+    return [
+        SignalScores(float(high[i]), high_text[i], float(low[i]), low_text[i], float(null[i]), null_text[i])
+        for i in range(len(high))
+    ]
 
 
 class LocalMiniLMLabeler:
@@ -304,25 +329,15 @@ class LocalMiniLMLabeler:
             )
         return self._prototypes[key]
 
-    def score(self, batch: Sequence[ProfileForLabel], audience: Audience) -> list[SignalScores]:
-        """Nearest-signal similarities of every profile (in batch order)."""
+    def similarities(self, batch: Sequence[ProfileForLabel], audience: Audience) -> Similarities:
+        """Cosine similarity of every profile to every signal of the audience."""
         protos = self.prototypes(audience)
         vectors = encode([profile_text(p) for p in batch], self.model)
-        nearest = [
-            _nearest(vectors @ matrix.T, texts)
-            for matrix, texts in (
-                (protos.high, protos.high_texts),
-                (protos.low, protos.low_texts),
-                (protos.null, protos.null_texts),
-            )
-        ]
-        (high, high_text), (low, low_text), (null, null_text) = nearest
-        return [
-            SignalScores(
-                float(high[i]), high_text[i], float(low[i]), low_text[i], float(null[i]), null_text[i]
-            )
-            for i in range(len(batch))
-        ]
+        return Similarities(protos, vectors @ protos.high.T, vectors @ protos.low.T, vectors @ protos.null.T)
+
+    def score(self, batch: Sequence[ProfileForLabel], audience: Audience) -> list[SignalScores]:
+        """What the rule reads for every profile (in batch order)."""
+        return nearest_signals(self.similarities(batch, audience), self.thresholds.top_k)
 
     def label(self, batch: Sequence[ProfileForLabel], audience: Audience) -> LabelBatchResult:
         """Label a batch; every profile gets a label (this labeler has no failure mode per profile)."""

@@ -1,8 +1,8 @@
 -- One row per audience x labeled account: the consensus of the models that labeled it, who
 -- agrees and why, its latest HAS with the breakdown, when and by which keywords it was found.
 -- Consensus: match when more models said true than false, no_match when more said false,
--- uncertain on a tie (including only-uncertain labels). Sorting by verdict, match_share and
--- HAS gives the best leads first.
+-- uncertain on a tie (including only-uncertain labels). Sorting by verdict, votes_true,
+-- match_share and HAS gives the best leads first.
 -- Incremental: a run recomputes every account that got a label, a snapshot or a score in its
 -- window, from all of that account's rows (a new label changes the consensus of older ones).
 -- Snapshots are read only on incremental runs, so dbt needs the hint to order the models:

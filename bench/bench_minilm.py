@@ -1,0 +1,108 @@
+"""Throughput of the local-minilm labeler against bare SentenceTransformer.encode, same run.
+
+    .venv/bin/python bench/bench_minilm.py [--n 1000] [--batch-size 32] [--rounds 3]
+
+Texts are the development profiles in ``shared/data`` (skipped with a message when absent).
+Three paths label/encode the same profiles, interleaved round by round so that load from other
+processes hits all of them alike; the best round of each is reported:
+
+- ``bare encode``: ``model.encode(texts, batch_size=B)`` - padding to the longest text per batch;
+- ``scout encode``: :func:`local_minilm.encode` - per-text padding buckets (batch independence);
+- ``labeler``: ``LocalMiniLMLabeler.label`` in batches of B - encode, similarities, rule, reasons.
+
+The labeler/bare ratio is the price of the whole labeler over the embedding it cannot avoid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scout_assets.labeling.audience import AUDIENCES_DIR, load_audience
+from scout_assets.labeling.local_minilm import LocalMiniLMLabeler, encode, get_model, profile_text
+from scout_assets.labeling.types import LABEL_FIELDS, ProfileForLabel
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def load_profiles(limit: int) -> list[ProfileForLabel]:
+    profiles = []
+    for name in ("labeled_profiles.jsonl", "unlabeled_profiles.jsonl"):
+        path = SHARED_DATA / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                values = {field: row.get(field) for field in LABEL_FIELDS}
+                values["bio"], values["name"] = values["bio"] or "", values["name"] or ""
+                profiles.append(ProfileForLabel(**values))
+    return profiles[:limit]
+
+
+def timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="number of profiles (default 1000)")
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="labeler batch = encode batch (default 32)"
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    profiles = load_profiles(args.n)
+    if not profiles:
+        print(f"SKIP: no development data under {SHARED_DATA} (labeled_profiles.jsonl)")
+        return 0
+    load_s = timed(get_model)
+    model = get_model()
+    audience = load_audience(AUDIENCES_DIR / "thelai_customers.v3.json")
+    labeler = LocalMiniLMLabeler(model=model)
+    texts = [profile_text(p) for p in profiles]
+    batch = args.batch_size
+
+    # Warm-up: first calls pay one-off allocations; also embeds the audience prototypes once.
+    model.encode(texts[:batch], batch_size=batch)
+    encode(texts[:batch], model)
+    labeler.label(profiles[:batch], audience)
+
+    def run_labeler() -> None:
+        for start in range(0, len(profiles), batch):
+            labeler.label(profiles[start : start + batch], audience)
+
+    paths = {
+        "bare encode": lambda: model.encode(
+            texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False
+        ),
+        "scout encode": lambda: [encode(texts[s : s + batch], model) for s in range(0, len(texts), batch)],
+        "labeler": run_labeler,
+    }
+    best = {name: float("inf") for name in paths}
+    for _ in range(args.rounds):
+        for name, function in paths.items():
+            best[name] = min(best[name], timed(function))
+
+    n = len(profiles)
+    print(f"local-minilm throughput on {n} development profiles, batch {batch}, best of {args.rounds} rounds")
+    print(f"model load (once per process): {load_s:.2f} s; CPU threads: {os.cpu_count()}")
+    for name, seconds in best.items():
+        print(f"  {name:<13} {n / seconds:8.1f} texts/s  ({seconds:.2f} s)")
+    overhead = best["labeler"] / best["bare encode"]
+    print(f"overhead ratio (labeler time / bare encode time): {overhead:.2f}")
+    print(f"scout encode time / bare encode time: {best['scout encode'] / best['bare encode']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Every query the dashboard runs, built from its filters as SQL with bound parameters.
+
+The dashboard reads the dbt marts only (never the tables the assets write), so what people
+see is what the docs site documents and the dbt tests check. Values typed into the UI never
+become SQL text: each is bound as a ``$n`` parameter, a placeholder DuckDB and PostgreSQL
+(ADBC) both understand, and the schema name is checked against a plain-identifier pattern.
+The SQL is plain ANSI that both engines run: ``||``, ``ILIKE ... ESCAPE``, ``NULLS LAST``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+PLATFORMS: tuple[str, ...] = ("bluesky", "twitter")
+VERDICTS: tuple[str, ...] = ("match", "uncertain", "no_match")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Query:
+    """SQL with ``$1, $2 ...`` placeholders and the values to bind, in order. Hashable (cache key)."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+class _Binder:
+    """Collects parameter values and hands out their placeholders."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+    def in_list(self, column: str, values: Sequence[Any]) -> str:
+        """``column in ($i, $j ...)``; an empty selection matches nothing (not everything)."""
+        if not values:
+            return "1 = 0"
+        return f"{column} in ({', '.join(self(v) for v in values)})"
+
+
+def _schema(schema: str) -> str:
+    if not _IDENTIFIER.match(schema):
+        raise ValueError(f"marts schema {schema!r} is not a plain lower-case identifier")
+    return schema
+
+
+def _check_platforms(platforms: Sequence[str], what: str) -> tuple[str, ...]:
+    unknown = sorted(set(platforms) - set(PLATFORMS))
+    if unknown:
+        raise ValueError(f"{what}: unknown platform(s) {unknown}; known: {list(PLATFORMS)}")
+    return tuple(platforms)
+
+
+def contains_pattern(text: str) -> str:
+    """An ``ILIKE ... ESCAPE '\\'`` pattern matching ``text`` anywhere, wildcards in it taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --- the window every page shares -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days ``[start, end)`` (half-open, like the dbt partitions) on the chosen platforms."""
+
+    start: date
+    end: date
+    platforms: tuple[str, ...] = PLATFORMS
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise ValueError(f"window: start {self.start} must be before end {self.end} (end is exclusive)")
+        object.__setattr__(self, "platforms", _check_platforms(self.platforms, "window"))
+
+    def where(self, bind: _Binder, day_column: str = "day") -> str:
+        return (
+            f"{day_column} >= {bind(self.start)} and {day_column} < {bind(self.end)} "
+            f"and {bind.in_list('platform', self.platforms)}"
+        )
+
+
+def data_range(schema: str) -> Query:
+    """First and last day any daily mart holds (to default the date picker)."""
+    s = _schema(schema)
+    return Query(
+        f"select min(day) as first_day, max(day) as last_day from ("
+        f"select day from {s}.mart_discovery_funnel union all select day from {s}.mart_pipeline_health"
+        f") as days"
+    )
+
+
+# --- funnel ----------------------------------------------------------------------------------------
+
+FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
+    ("pages_searched", "Pages searched"),
+    ("profiles_returned", "Profiles returned"),
+    ("profiles_seen", "Accounts seen"),
+    ("new_profiles", "New accounts"),
+    ("new_above_threshold", "Above HAS threshold"),
+    ("new_labeled", "Labeled"),
+    ("new_true", "Labeled true"),
+)
+
+
+def funnel_totals(schema: str, window: Window) -> Query:
+    bind = _Binder()
+    sums = ", ".join(f"cast(coalesce(sum({column}), 0) as bigint) as {column}" for column, _ in FUNNEL_STAGES)
+    sql = f"select {sums} from {_schema(schema)}.mart_discovery_funnel where {window.where(bind)}"
+    return Query(sql, tuple(bind.values))
+
+
+def funnel_daily(schema: str, window: Window) -> Query:
+    bind = _Binder()
+    columns = ", ".join(column for column, _ in FUNNEL_STAGES)
+    sql = (
+        f"select day, platform, {columns}, new_per_page, true_rate "
+        f"from {_schema(schema)}.mart_discovery_funnel where {window.where(bind)} order by day, platform"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+# --- leads -----------------------------------------------------------------------------------------
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "platform",
+    "handle",
+    "name",
+    "verdict",
+    "votes_true",
+    "match_share",
+    "models_labeled",
+    "agreeing_models",
+    "has",
+    "likely_is",
+    "followers",
+    "source_keywords",
+    "first_seen_at",
+    "last_seen_at",
+    "bio",
+    "reasons",
+    "has_s_person",
+    "has_s_creator",
+    "has_s_entity",
+    "has_s_bot",
+    "has_penalty",
+    "platform_id",
+    "audience",
+)
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """What the leads page filters on. Ranges are inclusive; ``None`` leaves a bound open."""
+
+    audience: str
+    platforms: tuple[str, ...] = PLATFORMS
+    verdicts: tuple[str, ...] = ("match",)
+    has_min: float = 0.0
+    has_max: float = 1.0
+    followers_min: int | None = None
+    followers_max: int | None = None
+    keyword: str | None = None
+    search: str | None = None
+    limit: int = 5000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platforms", _check_platforms(self.platforms, "lead filters"))
+        unknown = sorted(set(self.verdicts) - set(VERDICTS))
+        if unknown:
+            raise ValueError(f"lead filters: unknown verdict(s) {unknown}; known: {list(VERDICTS)}")
+        if not 0.0 <= self.has_min <= self.has_max <= 1.0:
+            raise ValueError(
+                f"lead filters: HAS range [{self.has_min}, {self.has_max}] must satisfy 0 <= min <= max <= 1"
+            )
+        if None not in (self.followers_min, self.followers_max) and self.followers_min > self.followers_max:
+            raise ValueError(
+                f"lead filters: followers range [{self.followers_min}, {self.followers_max}] has min above max"
+            )
+        if self.limit <= 0:
+            raise ValueError(f"lead filters: limit must be positive, got {self.limit}")
+
+
+def _lead_where(filters: LeadFilters, bind: _Binder) -> str:
+    clauses = [
+        f"audience = {bind(filters.audience)}",
+        bind.in_list("platform", filters.platforms),
+        bind.in_list("verdict", filters.verdicts),
+    ]
+    # An account without a HAS is only kept while the range is the full [0, 1].
+    has_range = f"has between {bind(filters.has_min)} and {bind(filters.has_max)}"
+    if (filters.has_min, filters.has_max) == (0.0, 1.0):
+        has_range = f"({has_range} or has is null)"
+    clauses.append(has_range)
+    if filters.followers_min is not None:
+        clauses.append(f"followers >= {bind(filters.followers_min)}")
+    if filters.followers_max is not None:
+        clauses.append(f"followers <= {bind(filters.followers_max)}")
+    if filters.keyword:
+        # source_keywords is "a, b, c": match one whole keyword, not a substring of another.
+        clauses.append(f"(', ' || source_keywords || ', ') like {bind(f'%, {filters.keyword}, %')}")
+    if filters.search and filters.search.strip():
+        pattern = bind(contains_pattern(filters.search.strip()))
+        clauses.append(
+            f"(handle ilike {pattern} escape '\\' or name ilike {pattern} escape '\\' "
+            f"or bio ilike {pattern} escape '\\')"
+        )
+    return " and ".join(clauses)
+
+
+def leads(schema: str, filters: LeadFilters) -> Query:
+    """The lead list, best first: matches, then more models saying true, a larger share of them, HAS."""
+    bind = _Binder()
+    where = _lead_where(filters, bind)
+    sql = (
+        f"select {', '.join(LEAD_COLUMNS)} from {_schema(schema)}.mart_audience_leads where {where} "
+        "order by case verdict when 'match' then 0 when 'uncertain' then 1 else 2 end, "
+        "votes_true desc, match_share desc nulls last, has desc nulls last, followers desc nulls last, handle "
+        f"limit {bind(filters.limit)}"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def lead_count(schema: str, filters: LeadFilters) -> Query:
+    bind = _Binder()
+    where = _lead_where(filters, bind)
+    return Query(
+        f"select count(*) as leads from {_schema(schema)}.mart_audience_leads where {where}",
+        tuple(bind.values),
+    )
+
+
+def audiences(schema: str) -> Query:
+    """Audiences with labels, the most labeled first (the pages' default choice)."""
+    return Query(
+        f"select audience, count(*) as accounts from {_schema(schema)}.mart_audience_leads "
+        "group by audience order by accounts desc, audience"
+    )
+
+
+def keywords(schema: str) -> Query:
+    return Query(f"select distinct keyword from {_schema(schema)}.mart_keyword_performance order by keyword")
+
+
+# --- keywords --------------------------------------------------------------------------------------
+
+
+def keyword_leaderboard(schema: str, window: Window) -> Query:
+    """One row per keyword x platform over the window, cheapest true label first.
+
+    Ratios are recomputed from the window's sums (a mean of daily ratios would weigh a
+    one-profile day like a busy one); state and trend are those of the keyword's last day.
+    """
+    bind = _Binder()
+    s = _schema(schema)
+    sql = (
+        f"with in_window as (select * from {s}.mart_keyword_performance where {window.where(bind)}), "
+        "last_day as (select platform, keyword, max(day) as day from in_window group by platform, keyword), "
+        "totals as (select platform, keyword, "
+        "cast(sum(pages) as bigint) as pages, cast(sum(new_profiles) as bigint) as new_profiles, "
+        "cast(sum(labels_true) as bigint) as labels_true, cast(sum(labels_false) as bigint) as labels_false, "
+        "sum(cost_usd) as cost_usd from in_window group by platform, keyword) "
+        "select totals.platform, totals.keyword, totals.pages, totals.new_profiles, totals.labels_true, "
+        "totals.labels_false, totals.cost_usd, "
+        "case when totals.new_profiles > 0 then totals.cost_usd / totals.new_profiles end as cost_per_new_profile, "
+        "case when totals.labels_true > 0 then totals.cost_usd / totals.labels_true end as cost_per_true_label, "
+        "case when totals.pages > 0 then cast(totals.new_profiles as double precision) / totals.pages end "
+        "as new_per_page, "
+        "latest.trend, latest.exhausted, latest.still_valid, latest.day as last_day "
+        "from totals "
+        "join last_day on last_day.platform = totals.platform and last_day.keyword = totals.keyword "
+        "join in_window as latest on latest.platform = last_day.platform and latest.keyword = last_day.keyword "
+        "and latest.day = last_day.day "
+        "order by cost_per_true_label asc nulls last, totals.labels_true desc, totals.new_profiles desc, "
+        "totals.keyword"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+# --- pipeline health ------------------------------------------------------------------------------
+
+
+def health_daily(schema: str, window: Window) -> Query:
+    bind = _Binder()
+    sql = f"select * from {_schema(schema)}.mart_pipeline_health where {window.where(bind)} order by day, platform"
+    return Query(sql, tuple(bind.values))
+
+
+def health_totals(schema: str, window: Window) -> Query:
+    bind = _Binder()
+    sql = (
+        "select cast(coalesce(sum(api_calls), 0) as bigint) as api_calls, "
+        "cast(coalesce(sum(api_errors), 0) as bigint) as api_errors, "
+        "cast(coalesce(sum(retries), 0) as bigint) as retries, "
+        "cast(coalesce(sum(rate_limited), 0) as bigint) as rate_limited, "
+        "max(latency_p95_ms) as worst_daily_p95_ms, "
+        "cast(coalesce(sum(labels_written), 0) as bigint) as labels_written, "
+        "cast(coalesce(sum(label_failures), 0) as bigint) as label_failures, "
+        "cast(coalesce(sum(dead_letters), 0) as bigint) as dead_letters, "
+        "coalesce(sum(api_cost_usd), 0) as api_cost_usd, coalesce(sum(label_cost_usd), 0) as label_cost_usd, "
+        "coalesce(sum(cost_usd), 0) as cost_usd "
+        f"from {_schema(schema)}.mart_pipeline_health where {window.where(bind)}"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+# --- models ----------------------------------------------------------------------------------------
+
+
+def model_summary(schema: str, audience: str) -> Query:
+    """Each model's own row (model = compared_with) for one audience."""
+    bind = _Binder()
+    sql = (
+        "select model, labels, labels_true, labels_false, labels_uncertain, true_share, cost_usd, "
+        "cost_per_label, cost_per_true_label, agreement_with_reference, shared_with_reference, "
+        "label_failures, dead_letters "
+        f"from {_schema(schema)}.mart_model_comparison where audience = {bind(audience)} "
+        "and model = compared_with order by labels desc, model"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def model_pairs(schema: str, audience: str) -> Query:
+    """Every ordered pair of models for one audience (the agreement matrix)."""
+    bind = _Binder()
+    sql = (
+        "select model, compared_with, shared_profiles, agreements, agreement_rate, decided_agreement_rate, "
+        "only_model_true, only_compared_true "
+        f"from {_schema(schema)}.mart_model_comparison where audience = {bind(audience)} "
+        "order by model, compared_with"
+    )
+    return Query(sql, tuple(bind.values))

@@ -1,0 +1,169 @@
+"""The dashboard as a person sees it: the real app over the demo marts, in headless Chromium.
+
+The marts come from a real dbt build (``tests/dbt_fixtures.py``); the app runs as its own
+Streamlit process on 127.0.0.1, and each page is loaded in the system's Chromium through
+Playwright. Expected values are read from the marts with plain SQL here and formatted the
+way the dashboard formats numbers, so the test proves the marts' numbers reach the page.
+
+Needs /usr/bin/chromium and the playwright package: skipped with the reason when either is
+missing, except under CI=true, where the setup installs both and a missing one is a failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from resources.warehouse import Warehouse
+from scout_assets.dashboard import formatting
+from scout_assets.dashboard.browser import CHROMIUM, PAGES
+from tests.dbt_fixtures import UX, demo_duckdb_marts
+
+pytestmark = pytest.mark.slow
+
+
+def _missing_browser() -> str:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (it is in requirements-dev.txt)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def page_of() -> Iterator:
+    """Open a page of the running app by name and return it once rendered."""
+    reason = _missing_browser()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: the setup installs it, so this is a failure)")
+        pytest.skip(reason)
+    from scout_assets.dashboard.browser import chromium_page, open_rendered
+    from scout_assets.dashboard.server import running_dashboard
+
+    demo = demo_duckdb_marts()
+    with running_dashboard({"SCOUT_WAREHOUSE_URL": demo.url}) as base_url, chromium_page() as page:
+
+        def open_page(name: str):
+            path, title = PAGES[name]
+            text = open_rendered(page, f"{base_url}/{path}")
+            assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == title
+            for problem in (
+                "Traceback",
+                "Error",
+                "cannot be read",
+                "Page not found",
+                "does not seem to exist",
+            ):
+                assert problem not in text, f"{name}: {problem!r} on the page"
+            assert page.locator('[data-testid="stException"]').count() == 0
+            return page
+
+        yield open_page
+
+
+@pytest.fixture(scope="module")
+def marts() -> Warehouse:
+    return Warehouse(url=demo_duckdb_marts().url)
+
+
+def one(marts: Warehouse, sql: str) -> dict:
+    return marts.read(sql).row(0, named=True)
+
+
+def test_funnel_page_shows_the_funnel_totals(page_of, marts):
+    from scout_assets.dashboard.browser import metrics
+
+    totals = one(
+        marts,
+        "select sum(pages_searched) as pages, sum(profiles_returned) as returned, sum(new_profiles) as new, "
+        "sum(new_above_threshold) as above, sum(new_true) as true_ from analytics.mart_discovery_funnel",
+    )
+    shown = metrics(page_of("funnel"))
+    assert shown["Pages searched"] == formatting.count(totals["pages"])
+    assert shown["Profiles returned"] == formatting.count(totals["returned"])
+    assert shown["New accounts"] == formatting.count(totals["new"])
+    assert shown["Above HAS threshold"] == formatting.count(totals["above"])
+    assert shown["Labeled true"] == formatting.count(totals["true_"])
+
+
+def test_leads_page_lists_the_best_leads_filters_and_exports_them(page_of, marts, tmp_path):
+    from playwright.sync_api import expect
+
+    from scout_assets.dashboard.browser import metric_value
+
+    matches = marts.read(
+        "select handle from analytics.mart_audience_leads where audience = $1 and verdict = 'match' "
+        "order by votes_true desc, match_share desc, has desc",
+        [UX],
+    )["handle"].to_list()
+    page = page_of("leads")
+    expect(metric_value(page, "Leads matching the filters")).to_have_text(formatting.count(len(matches)))
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    positions = [main.index(f"@{handle}") for handle in matches]  # every match is carded, best first
+    assert positions == sorted(positions)
+
+    # The CSV holds exactly the listed leads.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download this list as CSV").click()
+    saved = tmp_path / "leads.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text())))
+    assert [row["handle"] for row in rows] == matches
+    assert {row["verdict"] for row in rows} == {"match"} and "reasons" in rows[0]
+
+    # Typing a search narrows the list, as a person would do it.
+    search = page.get_by_label("Search handle, name or bio")
+    search.fill("ada")
+    search.press("Enter")
+    expect(metric_value(page, "Leads matching the filters")).to_have_text("1")
+    assert "@ada_research" in page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_keywords_page_shows_cost_per_true_label(page_of, marts):
+    from scout_assets.dashboard.browser import metrics
+
+    totals = one(
+        marts,
+        "select count(distinct platform || '/' || keyword) as keywords, sum(cost_usd) as cost, "
+        "cast(sum(labels_true) as bigint) as true_labels from analytics.mart_keyword_performance",
+    )
+    shown = metrics(page_of("keywords"))
+    assert shown["Keywords searched"] == formatting.count(totals["keywords"])
+    assert shown["Cost"] == formatting.usd(totals["cost"])
+    assert shown["Cost per true label"] == formatting.usd(totals["cost"] / totals["true_labels"])
+
+
+def test_health_page_shows_calls_errors_latency_and_cost(page_of, marts):
+    from scout_assets.dashboard.browser import metrics
+
+    totals = one(
+        marts,
+        "select sum(api_calls) as calls, sum(api_errors) as errors, max(latency_p95_ms) as p95, "
+        "sum(dead_letters) as dead, sum(cost_usd) as cost from analytics.mart_pipeline_health",
+    )
+    shown = metrics(page_of("health"))
+    assert shown["API calls"] == formatting.count(totals["calls"])
+    assert shown["API errors"] == formatting.count(totals["errors"])
+    assert shown["Worst daily p95 latency"] == formatting.millis(totals["p95"])
+    assert shown["Dead letters"] == formatting.count(totals["dead"])
+    assert shown["Cost"] == formatting.usd(totals["cost"])
+
+
+def test_models_page_shows_agreement_with_the_reference_model(page_of, marts):
+    from scout_assets.dashboard.browser import metrics
+
+    expected = marts.read(
+        "select model, agreement_with_reference from analytics.mart_model_comparison "
+        "where audience = $1 and model = compared_with",
+        [UX],
+    )
+    shown = metrics(page_of("models"))
+    for model, agreement in expected.iter_rows():
+        assert shown[model] == formatting.percent(agreement)

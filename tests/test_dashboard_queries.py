@@ -1,0 +1,295 @@
+"""The dashboard's queries: filters become bound parameters, and the SQL answers correctly.
+
+Pure checks look at the SQL and parameters; the rest run every query for real against the
+demo marts that ``tests/dbt_fixtures.py`` builds with dbt (DuckDB, and PostgreSQL when the
+local server is there), with expectations worked out from the demo rows.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from scout_assets.dashboard import formatting, queries
+from scout_assets.dashboard.queries import LeadFilters, Window
+from scout_assets.dashboard.reader import MartReader, MartsUnavailable
+from scout_assets.dashboard.targets import dbt_env, shell_exports, warehouse_location
+from tests.dbt_fixtures import D1, D3, THELAI, UX, build_demo, demo_duckdb_marts
+
+ALL_DAYS = Window(start=date(2026, 2, 1), end=date(2026, 4, 1))
+EVERY_VERDICT = queries.VERDICTS
+
+# --- SQL and parameters (pure) ---------------------------------------------------------------------
+
+
+def test_every_lead_filter_is_a_bound_parameter():
+    filters = LeadFilters(
+        audience=UX,
+        platforms=("twitter",),
+        verdicts=("match", "uncertain"),
+        has_min=0.5,
+        has_max=0.9,
+        followers_min=100,
+        followers_max=2000,
+        keyword="ux research",
+        search="o'brien; drop table x --",
+        limit=50,
+    )
+    query = queries.leads("analytics", filters)
+    assert query.params == (
+        UX, "twitter", "match", "uncertain", 0.5, 0.9, 100, 2000, "%, ux research, %", "%o'brien; drop table x --%", 50,
+    )  # fmt: skip
+    for value in ("o'brien", "ux research", UX, "2000"):
+        assert value not in query.sql
+    assert query.sql.count("$10") == 3  # the search pattern is bound once, used for handle, name and bio
+    assert "$11" in query.sql and "$12" not in query.sql
+
+
+def test_search_wildcards_are_taken_literally():
+    assert queries.contains_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
+
+
+def test_an_empty_selection_matches_nothing():
+    query = queries.leads("analytics", LeadFilters(audience=UX, platforms=()))
+    assert "1 = 0" in query.sql and "twitter" not in query.params
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: LeadFilters(audience=UX, has_min=0.8, has_max=0.2), "HAS range [0.8, 0.2]"),
+        (lambda: LeadFilters(audience=UX, has_max=1.5), "HAS range [0.0, 1.5]"),
+        (lambda: LeadFilters(audience=UX, platforms=("mastodon",)), "unknown platform(s) ['mastodon']"),
+        (lambda: LeadFilters(audience=UX, verdicts=("yes",)), "unknown verdict(s) ['yes']"),
+        (lambda: LeadFilters(audience=UX, followers_min=10, followers_max=5), "followers range [10, 5]"),
+        (lambda: LeadFilters(audience=UX, limit=0), "limit must be positive"),
+        (lambda: Window(start=D3, end=D3), "start 2026-03-03 must be before end 2026-03-03"),
+        (
+            lambda: queries.leads("analytics; drop", LeadFilters(audience=UX)),
+            "marts schema 'analytics; drop'",
+        ),
+    ],
+)
+def test_bad_filters_fail_naming_what_is_wrong(build, message):
+    with pytest.raises(ValueError) as error:
+        build()
+    assert message in str(error.value)
+
+
+# --- against the demo marts on DuckDB --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def duckdb_reader() -> MartReader:
+    return MartReader(warehouse_location(demo_duckdb_marts().url))
+
+
+def handles(reader: MartReader, filters: LeadFilters) -> list[str]:
+    return reader.read(queries.leads("analytics", filters))["handle"].to_list()
+
+
+def test_leads_come_best_first(duckdb_reader):
+    # Matches by number of true votes then their share (eve 2/2, ada 2/3, fin 1/1), then the
+    # uncertain ones (bo has a true vote, gia none), then the no_match.
+    everyone = LeadFilters(audience=UX, verdicts=EVERY_VERDICT)
+    assert handles(duckdb_reader, everyone) == [
+        "eve_ops", "ada_research", "fin_diary", "bo_interviews", "gia.bsky.social", "ivy.bsky.social",
+    ]  # fmt: skip
+    count = duckdb_reader.read(queries.lead_count("analytics", everyone))["leads"][0]
+    assert count == 6
+    assert handles(duckdb_reader, LeadFilters(audience=THELAI, verdicts=EVERY_VERDICT)) == ["ada_research"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"platforms": ("bluesky",)}, {"gia.bsky.social", "ivy.bsky.social"}),
+        ({"verdicts": ("uncertain",)}, {"bo_interviews", "gia.bsky.social"}),
+        ({"has_min": 0.8, "has_max": 1.0}, {"ada_research", "eve_ops", "fin_diary"}),  # 0.80 is inside
+        ({"followers_min": 500}, {"ada_research", "eve_ops", "gia.bsky.social"}),
+        ({"followers_max": 300}, {"bo_interviews", "ivy.bsky.social"}),
+        ({"keyword": "user interviews"}, {"bo_interviews", "fin_diary"}),
+        ({"keyword": "ux"}, set()),  # a whole keyword, never part of one
+        ({"search": "ADA"}, {"ada_research"}),  # case-insensitive
+        ({"search": "EVE_"}, {"eve_ops"}),
+        ({"search": "%"}, set()),  # a literal percent sign, not a wildcard
+        ({"platforms": ()}, set()),
+    ],
+)
+def test_lead_filters_select_the_right_accounts(duckdb_reader, overrides, expected):
+    filters = LeadFilters(audience=UX, **{"verdicts": EVERY_VERDICT, **overrides})
+    assert set(handles(duckdb_reader, filters)) == expected
+
+
+def test_lead_limit_caps_the_list(duckdb_reader):
+    assert handles(duckdb_reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, limit=2)) == [
+        "eve_ops",
+        "ada_research",
+    ]
+
+
+def check_totals(reader: MartReader) -> None:
+    """The window-wide numbers the dashboard's metrics show, from the demo rows."""
+    funnel = reader.read(queries.funnel_totals("analytics", ALL_DAYS)).row(0, named=True)
+    # Sums of the per-day funnel checked in test_dbt_build.check_funnel.
+    assert funnel == {
+        "pages_searched": 7, "profiles_returned": 13, "profiles_seen": 10, "new_profiles": 9,
+        "new_above_threshold": 6, "new_labeled": 6, "new_true": 4,
+    }  # fmt: skip
+    last_day = Window(start=D3, end=D3 + timedelta(days=1), platforms=("twitter",))
+    assert reader.read(queries.funnel_totals("analytics", last_day))["pages_searched"][0] == 1
+
+    health = reader.read(queries.health_totals("analytics", ALL_DAYS)).row(0, named=True)
+    assert (health["api_calls"], health["api_errors"], health["retries"], health["rate_limited"]) == (
+        9,
+        2,
+        2,
+        1,
+    )
+    assert (health["label_failures"], health["dead_letters"], health["labels_written"]) == (2, 1, 13)
+    assert math.isclose(health["worst_daily_p95_ms"], 956.0)
+    # API 0.004 (Feb 20) + 0.004 (D1) + 0.002 (D2) + 0.001 (D3); labels 0.006 + 0.002 + 0.003 + 0.001.
+    assert math.isclose(health["api_cost_usd"], 0.011) and math.isclose(health["label_cost_usd"], 0.012)
+
+    board = reader.read(queries.keyword_leaderboard("analytics", ALL_DAYS))
+    rows = {(r["platform"], r["keyword"]): r for r in board.iter_rows(named=True)}
+    # Cheapest true label first: user interviews 0.005 / 2, ux research 0.016 / 4, bluesky has none.
+    assert list(rows) == [
+        ("twitter", "user interviews"),
+        ("twitter", "ux research"),
+        ("bluesky", "ux research"),
+    ]
+    assert math.isclose(rows[("twitter", "user interviews")]["cost_per_true_label"], 0.0025)
+    ux = rows[("twitter", "ux research")]
+    assert (ux["pages"], ux["new_profiles"], ux["labels_true"]) == (7, 14, 4)
+    assert math.isclose(ux["cost_per_true_label"], 0.004)
+    # State and trend of the last day each keyword has in the window.
+    assert rows[("twitter", "user interviews")]["exhausted"] is True and ux["last_day"] == date(2026, 3, 2)
+    assert rows[("bluesky", "ux research")]["cost_per_true_label"] is None
+
+    models = reader.read(queries.model_summary("analytics", UX))
+    agreement = dict(zip(models["model"], models["agreement_with_reference"], strict=True))
+    assert agreement == {"local-minilm": 1.0, "claude-haiku-4.5": 0.75, "gemini-flash-2.0": 0.0}
+    assert reader.read(queries.model_pairs("analytics", UX)).height == 9
+    assert reader.read(queries.audiences("analytics"))["audience"].to_list() == [
+        UX,
+        THELAI,
+    ]  # most labeled first
+    bounds = reader.read(queries.data_range("analytics")).row(0, named=True)
+    assert bounds == {"first_day": date(2026, 2, 20), "last_day": D3}
+
+
+def test_page_queries_return_the_mart_numbers_on_duckdb(duckdb_reader):
+    check_totals(duckdb_reader)
+
+
+def test_funnel_daily_is_per_day_and_platform(duckdb_reader):
+    daily = duckdb_reader.read(
+        queries.funnel_daily("analytics", Window(start=D1, end=D1 + timedelta(days=1)))
+    )
+    assert daily.select("platform", "new_true").rows() == [("bluesky", 0), ("twitter", 2)]
+
+
+@pytest.mark.postgres
+def test_page_queries_run_on_postgres(postgres_warehouse, tmp_path: Path):
+    """The same SQL on PostgreSQL (ILIKE ... ESCAPE, NULLS LAST, a bound LIMIT, casts)."""
+    build_demo(postgres_warehouse.url, tmp_path)
+    reader = MartReader(warehouse_location(postgres_warehouse.url))
+    check_totals(reader)
+    assert set(handles(reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, search="EVE_"))) == {
+        "eve_ops"
+    }
+    assert handles(reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, limit=2)) == [
+        "eve_ops",
+        "ada_research",
+    ]
+
+
+# --- the reader's errors ---------------------------------------------------------------------------
+
+
+def test_missing_warehouse_file_is_explained(tmp_path: Path):
+    reader = MartReader(warehouse_location(f"duckdb://{tmp_path / 'absent.duckdb'}"))
+    with pytest.raises(MartsUnavailable, match=r"no warehouse at duckdb:.*absent\.duckdb"):
+        reader.read(queries.data_range("analytics"))
+
+
+def test_marts_not_built_yet_is_explained(tmp_path: Path):
+    import duckdb
+
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(MartsUnavailable, match=r"not built .* yet \(run dbt build\)"):
+        MartReader(warehouse_location(f"duckdb://{path}")).read(queries.data_range("analytics"))
+
+
+def test_a_writer_holding_the_file_gives_a_clear_error_after_waiting(tmp_path: Path):
+    """Another process (as a Dagster run or dbt would) holds the DuckDB file open for writing."""
+    path = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        reader = MartReader(warehouse_location(f"duckdb://{path}"), lock_wait_seconds=0.5)
+        with pytest.raises(MartsUnavailable, match="stayed locked by a writer"):
+            reader.read(queries.data_range("analytics"))
+    finally:
+        holder.communicate("", timeout=10)
+
+
+def test_unreachable_postgres_is_explained_without_the_password():
+    reader = MartReader(warehouse_location("postgresql://scout:s3cret-pw@127.0.0.1:1/scout"))
+    with pytest.raises(MartsUnavailable) as error:
+        reader.read(queries.data_range("analytics"))
+    assert "cannot reach postgresql://scout:***@127.0.0.1:1/scout" in str(error.value)
+    assert "s3cret-pw" not in str(error.value)
+
+
+# --- dbt environment and number formats -------------------------------------------------------------
+
+
+def test_dbt_env_for_duckdb_is_an_absolute_path(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = dbt_env(warehouse_location("duckdb:///srv/scout/../scout/scout.duckdb"), schema="marts")
+    assert env["SCOUT_DBT_TARGET"] == "duckdb"
+    assert env["SCOUT_DUCKDB_PATH"] == "/srv/scout/scout.duckdb"
+    assert env["SCOUT_MARTS_SCHEMA"] == "marts" and env["DBT_PROFILES_DIR"].endswith("dbt_project")
+
+
+def test_dbt_env_for_postgres_keeps_the_password_in_the_secret_variable():
+    env = dbt_env(warehouse_location("postgresql://ana:p%40ss'word@db.internal:6543/scout"))
+    assert {k: v for k, v in env.items() if k.startswith("SCOUT_PG")} == {
+        "SCOUT_PG_HOST": "db.internal", "SCOUT_PG_PORT": "6543", "SCOUT_PG_USER": "ana", "SCOUT_PG_DBNAME": "scout",
+    }  # fmt: skip
+    assert env["DBT_ENV_SECRET_SCOUT_PG_PASSWORD"] == "p@ss'word"
+    exported = shell_exports(env)
+    result = subprocess.run(
+        ["bash", "-c", f"{exported}\nprintf %s \"$DBT_ENV_SECRET_SCOUT_PG_PASSWORD\""],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout == "p@ss'word"  # the quote survives the shell
+
+
+@pytest.mark.parametrize(
+    ("function", "value", "text"),
+    [
+        (formatting.count, 12345, "12,345"),
+        (formatting.count, None, "–"),
+        (formatting.usd, 0.0035, "$0.0035"),
+        (formatting.usd, 0.007 / 3, "$0.002333"),
+        (formatting.usd, 1234.5, "$1,234.50"),
+        (formatting.usd, 0.0, "$0"),
+        (formatting.percent, 0.755, "75.5%"),
+        (formatting.percent, float("nan"), "–"),
+        (formatting.millis, 956.0, "956 ms"),
+    ],
+)
+def test_number_formats(function, value, text):
+    assert function(value) == text
