@@ -4,6 +4,7 @@ Only environment variables differ between the two (DESIGN.md: "only configuratio
 - ``SCOUT_WAREHOUSE_URL`` unset → DuckDB file under data/; set → that PostgreSQL URL.
 - ``TWITTERX_APIKEY`` unset → the built-in sandbox; set → the real RapidAPI host.
 - ``SCOUT_BLUESKY_URL`` unset → the sandbox; set (e.g. https://public.api.bsky.app) → that AppView.
+- ``SCOUT_ARCHIVE_BUCKET`` unset → raw pages archived under data/raw_archive; set → that S3 bucket.
 - a model's key variable (``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ``GROQ_API_KEY`` …, named in
   config/models.yaml) unset → that model cannot run; ``local-minilm`` needs none.
 Secrets are bound with ``EnvVar`` so their values never appear in the UI or run config.
@@ -15,6 +16,7 @@ import os
 
 import dagster as dg
 
+from resources.archive import build_archive
 from resources.bluesky import BlueskySearch
 from resources.models import LabelModel, model_resource_key
 from resources.twitter import TwitterSearch
@@ -31,6 +33,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": Warehouse(url=_env("SCOUT_WAREHOUSE_URL")),
         "twitter": TwitterSearch(api_key=_env("TWITTERX_APIKEY")),
         "bluesky": BlueskySearch(base_url=_env("SCOUT_BLUESKY_URL")),
+        "archive": build_archive(),
         **model_resources(),
     }
 

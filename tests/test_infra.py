@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
 IMAGE_WORKDIR = "/opt/dagster/app"  # WORKDIR of infra/Dockerfile: where the repo lives in the image
 
-POOLS = {"twitter_api", "bluesky_api", "llm_anthropic", "llm_google", "llm_groq", "dbt"}
+POOLS = {"platform_api", "llm", "dbt"}
 API_SECRETS = {"TWITTERX_APIKEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GROQ_API_KEY"}
 INSTANCE_FILES = [INFRA / "dagster.yaml", INFRA / "ecs" / "dagster.yaml", INFRA / "dagster.embedded.yaml"]
 PG_ENV = {
@@ -184,7 +184,7 @@ def test_production_instance_runs_on_postgresql(tmp_path: Path, monkeypatch: pyt
     """infra/dagster.yaml itself, env vars pointed at a fresh database: a run and its event round-trip."""
     from urllib.parse import urlparse
 
-    @dg.asset(pool="twitter_api")
+    @dg.asset(pool="platform_api")
     def infra_probe() -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"dagster/row_count": 3})
 
@@ -219,11 +219,11 @@ def test_production_instance_runs_on_postgresql(tmp_path: Path, monkeypatch: pyt
             assert event.asset_materialization.metadata["dagster/row_count"].value == 3
 
             # The pool took the instance default (1 slot): a second claimant must wait.
-            info = instance.event_log_storage.get_concurrency_info("twitter_api")
+            info = instance.event_log_storage.get_concurrency_info("platform_api")
             assert (info.limit, info.using_default_limit) == (1, True)
             storage = instance.event_log_storage
-            assert storage.claim_concurrency_slot("twitter_api", "run-a", "raw_searches").is_claimed
-            assert not storage.claim_concurrency_slot("twitter_api", "run-b", "raw_searches").is_claimed
+            assert storage.claim_concurrency_slot("platform_api", "run-a", "raw_searches").is_claimed
+            assert not storage.claim_concurrency_slot("platform_api", "run-b", "raw_searches").is_claimed
             storage.free_concurrency_slots_for_run("run-a")
             storage.free_concurrency_slots_for_run("run-b")
         finally:

@@ -6,12 +6,15 @@ PostgreSQL database, from tests/conftest.py), so runs never see each other's dat
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from resources.archive import LocalArchive
 from resources.bluesky import BlueskySearch
 from resources.sandbox import Fault, SandboxServer
 from resources.twitter import TwitterSearch
@@ -38,9 +41,15 @@ def sandbox():
         yield server
 
 
+def archive_for(warehouse) -> LocalArchive:
+    """A raw archive folder of the test's own (next to its warehouse), so tests never share one."""
+    return LocalArchive(root=str(Path(tempfile.gettempdir()) / f"scout-archive-{id(warehouse)}"))
+
+
 def resources_for(warehouse, sandbox) -> dict:
     return {
         "warehouse": warehouse,
+        "archive": archive_for(warehouse),
         "twitter": TwitterSearch(base_url=sandbox.base_url, **FAST_RETRIES),
         "bluesky": BlueskySearch(base_url=sandbox.base_url, **FAST_RETRIES),
     }
@@ -88,6 +97,12 @@ def test_main_job_fills_every_table(warehouse, sandbox, platform):
     pages = table(warehouse, "raw_searches", ["request_id"])
     assert pages.height == 4 and set(pages["platform"]) == {platform}
     assert pages["payload"].str.len_chars().min() > 10  # verbatim bodies kept
+    archive = archive_for(warehouse)
+    for row in pages.iter_rows(named=True):  # and archived byte for byte
+        (uri,) = [
+            u for u in archive.list_day(platform, row["partition_date"]) if row["request_id"] + ".json" in u
+        ]
+        assert archive.get_page(uri).decode() == row["payload"]
     calls = table(warehouse, "api_calls", ["call_id"])
     # Bluesky: one search plus one getProfiles per 25 actors of the page.
     expected_calls = 4 if platform == "twitter" else 4 + (-(-pages["result_count"] // 25)).sum()

@@ -52,6 +52,7 @@ class LabelConfig(dg.Config):
     owners=OWNERS,
     kinds={"python", "llm"},
     required_resource_keys={"warehouse", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
+    pool="llm",
     retry_policy=dg.RetryPolicy(
         max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
     ),

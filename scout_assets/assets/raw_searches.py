@@ -1,7 +1,8 @@
 """``raw_searches``: the only asset that calls a platform.
 
-One row is one response page, kept verbatim with the request that produced it; every HTTP
-attempt goes to the ``api_calls`` usage ledger. Both tables are append-only ledgers: a run
+One row is one response page, kept verbatim with the request that produced it (and a copy
+in the raw archive: a local folder, or S3 in production); every HTTP attempt goes to the
+``api_calls`` usage ledger. Both tables are append-only ledgers: a run
 of today's partition *adds* the next pages of the keywords it picks, and never rewrites or
 deletes a stored response. A past day cannot be searched again (the platforms answer with
 today's data), so materializing a past partition calls nothing and reports what is stored;
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
+from resources.archive import RawArchive
 from resources.bluesky import BlueskySearch
 from resources.search_page import CallRecord, PlatformError, SearchPage
 from resources.twitter import TwitterSearch
@@ -41,6 +43,7 @@ class RawSearchConfig(dg.Config):
     group_name=INGEST_GROUP,
     owners=OWNERS,
     kinds={"python", "api"},
+    pool="platform_api",
     retry_policy=dg.RetryPolicy(
         max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
     ),
@@ -52,6 +55,7 @@ def raw_searches(
     warehouse: Warehouse,
     twitter: TwitterSearch,
     bluesky: BlueskySearch,
+    archive: RawArchive,
 ) -> dg.MaterializeResult:
     day, platform = partition_of(context)
     warehouse.ensure_schema()
@@ -77,6 +81,20 @@ def raw_searches(
     targets = select_targets(states, config.keywords_per_run)
     pages, calls, errors = _search(client, targets, config.pages_per_keyword, context)
 
+    # The archive copy goes first: a page is in the warehouse only once it is also archived
+    # (local folder by default, S3 in production). Writes there are idempotent per request id.
+    for page_no, page in pages:
+        archive.put_page(
+            platform, day, page.request_id, page.payload, {"keyword": page.keyword, "page": str(page_no)}
+        )
+        if page.hydration_payload is not None:
+            archive.put_page(
+                platform,
+                day,
+                f"{page.request_id}-hydration",
+                page.hydration_payload,
+                {"keyword": page.keyword, "page": str(page_no)},
+            )
     with warehouse.transaction() as tx:
         added_pages = tx.append("raw_searches", _pages_frame(pages, day))
         tx.append("api_calls", _calls_frame(calls, day))

@@ -59,6 +59,7 @@ def render() -> None:
         daily,
         hide_index=True,
         column_config={
+            **ui.DAY_COLUMNS,
             "new_per_page": st.column_config.NumberColumn("new / page", format="%.2f"),
             "true_rate": st.column_config.NumberColumn("true rate", format="percent"),
         },

@@ -77,4 +77,4 @@ def render() -> None:
         .properties(height=280)
     )
     st.altair_chart(chart, use_container_width=True)
-    st.dataframe(daily, hide_index=True)
+    st.dataframe(daily, hide_index=True, column_config=ui.DAY_COLUMNS)

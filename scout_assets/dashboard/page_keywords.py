@@ -31,6 +31,7 @@ def render() -> None:
         board,
         hide_index=True,
         column_config={
+            **ui.DAY_COLUMNS,
             "cost_usd": st.column_config.NumberColumn("cost", format="$%.4f"),
             "cost_per_new_profile": st.column_config.NumberColumn("cost / new", format="$%.4f"),
             "cost_per_true_label": st.column_config.NumberColumn("cost / true label", format="$%.4f"),
@@ -47,7 +48,7 @@ def render() -> None:
             .mark_bar()
             .encode(
                 x=alt.X("cost_per_true_label:Q", title="USD per true label"),
-                y=alt.Y("label:N", sort="x", title=None),
+                y=alt.Y("label:N", sort="x", title=None, axis=alt.Axis(labelLimit=240)),
                 tooltip=["keyword", "platform", "labels_true", "cost_usd", "cost_per_true_label"],
             )
         )

@@ -19,6 +19,11 @@ from scout_assets.dashboard.targets import marts_schema, warehouse_location
 CACHE_SECONDS = 60
 # Ticks on whole days: the marts are daily, an hour on the axis would mean nothing.
 DAY_AXIS = alt.Axis(format="%b %d", tickCount="day")
+# Tables show a day as a day (Streamlit would add 00:00:00).
+DAY_COLUMNS = {
+    name: st.column_config.DateColumn(name, format="YYYY-MM-DD")
+    for name in ("day", "last_day", "has_scored_on")
+}
 DEFAULT_DAYS = 30
 
 
