@@ -142,3 +142,28 @@ def test_hostile_bio_does_not_change_other_labels(seeded):
     ).filter(pl.col("platform_id") != victim["platform_id"])
     assert others.height == 15 - 1  # the naive model's batch of 15, less the hostile profile
     assert (others["label"].eq_missing(others["label_naive"])).all()
+
+
+def test_keyword_stats_close_the_loop(warehouse, sandbox, tmp_path, monkeypatch):
+    """Labels feed keyword_stats, whose verdicts decide what the next search asks for."""
+    keyword_file = tmp_path / "keywords.csv"
+    keyword_file.write_text("keyword,platforms,tags,enabled\nqualitative research,*,,\nstartup founder,*,,\n")
+    monkeypatch.setenv("SCOUT_KEYWORD_FILE", str(keyword_file))
+    assert materialize(MAIN_ASSETS, warehouse, sandbox, "twitter", keywords_per_run=2, pages=3).success
+    with FakeLLMServer("good") as server:
+        assert label(warehouse, server, max_batches=20).success
+    stats_run = dg.materialize(
+        assets(["keyword_stats"]), partition_key=today_utc().isoformat(), resources={"warehouse": warehouse}
+    )
+    assert stats_run.success
+    stats = {r["keyword"]: r for r in warehouse.read("select * from keyword_stats").iter_rows(named=True)}
+    good, bad = stats["qualitative research"], stats["startup founder"]
+    assert good["labels_true"] > 0 and good["still_valid"]
+    assert bad["labels_true"] + bad["labels_false"] >= 10
+    assert bad["labels_true"] / (bad["labels_true"] + bad["labels_false"]) < 0.10
+    assert not bad["still_valid"] and bad["state_reason"].startswith("invalid:")
+
+    served = len(sandbox.requests)
+    assert materialize(MAIN_ASSETS, warehouse, sandbox, "twitter", keywords_per_run=2).success
+    searched = [r.query["keyword"][0] for r in sandbox.requests[served:]]
+    assert searched == ["qualitative research"]  # the invalid keyword is no longer searched

@@ -16,11 +16,13 @@ PAGES = (
     st.Page(
         page_funnel.render, title="Funnel", url_path="funnel", icon=":material/filter_alt:", default=True
     ),
-    st.Page(page_leads.render, title="Leads", url_path="leads", icon=":material/person_search:"),
-    st.Page(page_keywords.render, title="Keywords", url_path="keywords", icon=":material/manage_search:"),
-    st.Page(page_health.render, title="Pipeline health", url_path="health", icon=":material/monitor_heart:"),
-    st.Page(page_models.render, title="Models", url_path="models", icon=":material/compare_arrows:"),
+    st.Page(page_leads.render, title="Leads", url_path="leads"),
+    st.Page(page_keywords.render, title="Keywords", url_path="keywords"),
+    st.Page(page_health.render, title="Pipeline health", url_path="health"),
+    st.Page(page_models.render, title="Models", url_path="models"),
 )
 
-st.set_page_config(page_title="Scout", page_icon=":material/travel_explore:", layout="wide")
+# No page or page_icon icons: Streamlit turns them into the tab's favicon by fetching them from a
+# font CDN, which an offline deployment cannot reach (its bundled favicon is used instead).
+st.set_page_config(page_title="Scout", layout="wide")
 st.navigation(list(PAGES)).run()

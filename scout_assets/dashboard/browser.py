@@ -32,6 +32,9 @@ _DONE = (
     '[data-test-script-state="notRunning"] [data-testid="stMain"] h1'
 )
 
+_TABLES_DRAWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+    .every(table => table.querySelector('[role="columnheader"]'))"""
+
 
 @contextmanager
 def chromium_page(width: int = 1440, height: int = 1000) -> Iterator[Page]:
@@ -65,8 +68,10 @@ def open_rendered(page: Page, url: str, timeout_ms: int = 45_000) -> str:
     """Load ``url``, wait until the app has rendered, and return the page's visible text."""
     page.goto(url)
     page.wait_for_selector(_DONE, timeout=timeout_ms)
-    # Charts and tables render a moment after the script ends; wait for the network to settle.
+    # Charts and tables render a moment after the script ends: wait for the network to settle
+    # and for every table to have drawn its header (its cells come with it).
     page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    page.wait_for_function(_TABLES_DRAWN, timeout=timeout_ms)
     return page.inner_text("body")
 
 

@@ -37,6 +37,9 @@ def load_keyword_rules(path: Path = RULES_FILE) -> KeywordRules:
     except (OSError, yaml.YAMLError) as exc:
         raise KeywordRulesError(f"keyword rules {path}: cannot be read as YAML ({exc})") from exc
 
+    if not isinstance(data, dict):
+        raise KeywordRulesError(f"keyword rules {path}: expected a mapping at the top level")
+
     def get(dotted: str, kind: type | tuple[type, ...], low: float, high: float | None = None) -> Any:
         value: Any = data
         for part in dotted.split("."):
@@ -52,19 +55,18 @@ def load_keyword_rules(path: Path = RULES_FILE) -> KeywordRules:
             raise KeywordRulesError(f"keyword rules {path}: {dotted} must be a number {bound}, got {value!r}")
         return value
 
-    costs = data.get("api_cost_per_call_usd") if isinstance(data, dict) else None
+    numbers = {  # checked in file order, so the first bad key is the one reported
+        "window_days": get("window_days", int, 1),
+        "min_pages": get("exhaustion.min_pages", int, 1),
+        "min_new_per_page": float(get("exhaustion.min_new_per_page", (int, float), 0)),
+        "min_labels": get("validity.min_labels", int, 1),
+        "min_true_rate": float(get("validity.min_true_rate", (int, float), 0, 1)),
+        "true_label_weight": float(get("selection.true_label_weight", (int, float), 0)),
+    }
+    costs = data.get("api_cost_per_call_usd")
     if not isinstance(costs, dict):
         raise KeywordRulesError(
             f"keyword rules {path}: api_cost_per_call_usd must map platform -> USD per call"
         )
-    return KeywordRules(
-        window_days=get("window_days", int, 1),
-        min_pages=get("exhaustion.min_pages", int, 1),
-        min_new_per_page=float(get("exhaustion.min_new_per_page", (int, float), 0)),
-        min_labels=get("validity.min_labels", int, 1),
-        min_true_rate=float(get("validity.min_true_rate", (int, float), 0, 1)),
-        true_label_weight=float(get("selection.true_label_weight", (int, float), 0)),
-        api_cost_per_call_usd={
-            str(k): float(get(f"api_cost_per_call_usd.{k}", (int, float), 0)) for k in costs
-        },
-    )
+    prices = {str(k): float(get(f"api_cost_per_call_usd.{k}", (int, float), 0)) for k in costs}
+    return KeywordRules(**numbers, api_cost_per_call_usd=prices)

@@ -1,0 +1,182 @@
+"""Daily keyword statistics and the feedback rules, on hand-made frames with known answers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+
+from scout_assets.domain.keyword_file import KeywordEntry
+from scout_assets.domain.keyword_rules import KeywordRulesError, load_keyword_rules
+from scout_assets.domain.keyword_state import keyword_states, select_targets
+from scout_assets.domain.keyword_stats import daily_stats, feedback
+
+DAY = date(2026, 3, 2)
+RULES = replace(load_keyword_rules(), api_cost_per_call_usd={"twitter": 0.01, "bluesky": 0.0})
+
+
+def frame(rows, schema):
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def stats_for_example() -> pl.DataFrame:
+    # 'ethno' returned 4 appearances (3 unique accounts: a, b, c) over 2 pages and 3 calls (one a 503);
+    # a and b are new today, c was seen yesterday. 'postdoc' returned b again (a duplicate across keywords).
+    return daily_stats(
+        pages=frame(
+            [("twitter", "ethno", 2), ("twitter", "ethno", 2), ("twitter", "postdoc", 1)],
+            {"platform": pl.String, "keyword": pl.String, "result_count": pl.Int64},
+        ),
+        calls=frame(
+            [
+                ("twitter", "ethno", None),
+                ("twitter", "ethno", "HTTP 503"),
+                ("twitter", "ethno", None),
+                ("twitter", "postdoc", None),
+            ],
+            {"platform": pl.String, "keyword": pl.String, "error": pl.String},
+        ),
+        sightings=frame(
+            [
+                ("twitter", "a", "ethno"),
+                ("twitter", "b", "ethno"),
+                ("twitter", "c", "ethno"),
+                ("twitter", "b", "postdoc"),
+            ],
+            {"platform": pl.String, "platform_id": pl.String, "keyword": pl.String},
+        ),
+        first_seen=frame(
+            [("twitter", "a", DAY), ("twitter", "b", DAY), ("twitter", "c", date(2026, 3, 1))],
+            {"platform": pl.String, "platform_id": pl.String, "first_day": pl.Date},
+        ),
+        scores=frame(
+            [("twitter", "a", 0.9), ("twitter", "b", 0.5), ("twitter", "c", 0.7)],
+            {"platform": pl.String, "platform_id": pl.String, "has": pl.Float64},
+        ),
+        labels=frame(
+            [
+                ("twitter", "a", True, 0.002),
+                ("twitter", "a", True, 0.001),
+                ("twitter", "c", False, 0.001),
+                ("twitter", "b", None, 0.0),
+            ],
+            {"platform": pl.String, "platform_id": pl.String, "label": pl.Boolean, "cost_usd": pl.Float64},
+        ),
+        day=DAY,
+        rules=RULES,
+        has_threshold=0.65,
+    )
+
+
+def test_daily_stats_match_hand_computed_values():
+    stats = {row["keyword"]: row for row in stats_for_example().iter_rows(named=True)}
+    ethno = stats["ethno"]
+    assert (
+        ethno["searches"],
+        ethno["profiles_returned"],
+        ethno["unique_profiles"],
+        ethno["new_profiles"],
+    ) == (2, 4, 3, 2)
+    assert ethno["duplicate_rate"] == pytest.approx(1 - 3 / 4)
+    assert ethno["mean_has"] == pytest.approx((0.9 + 0.5 + 0.7) / 3)
+    assert ethno["share_above_threshold"] == pytest.approx(2 / 3)
+    assert (ethno["api_calls"], ethno["api_errors"]) == (3, 1)
+    assert (ethno["labels_true"], ethno["labels_false"], ethno["labels_null"]) == (
+        2,
+        1,
+        1,
+    )  # two models labeled a
+    assert ethno["api_cost_usd"] == pytest.approx(0.03)
+    assert ethno["label_cost_usd"] == pytest.approx(0.004)
+    assert ethno["cost_per_new_profile"] == pytest.approx(0.034 / 2)
+    assert ethno["cost_per_true_label"] == pytest.approx(0.034 / 2)
+    postdoc = stats["postdoc"]
+    assert (postdoc["new_profiles"], postdoc["labels_true"], postdoc["cost_per_true_label"]) == (1, 0, None)
+
+
+def history(rows):
+    schema = {
+        "platform": pl.String,
+        "keyword": pl.String,
+        "pages": pl.Int64,
+        "new_profiles": pl.Int64,
+        "api_calls": pl.Int64,
+        "labels_true": pl.Int64,
+        "labels_false": pl.Int64,
+    }
+    return frame(rows, schema)
+
+
+def test_feedback_rules():
+    verdicts = {
+        row["keyword"]: row
+        for row in feedback(
+            history(
+                [
+                    ("twitter", "dry", 2, 1, 2, 0, 0),
+                    ("twitter", "dry", 2, 2, 2, 0, 0),  # 3 new over 4 pages: exhausted
+                    ("twitter", "fresh", 4, 60, 4, 0, 0),  # 15 new per page
+                    ("twitter", "offtopic", 3, 40, 3, 1, 19),  # 5% true of 20: invalid
+                    ("twitter", "young", 1, 0, 1, 0, 2),  # too little evidence yet
+                    ("twitter", "gold", 3, 30, 3, 10, 5),
+                ]
+            ),
+            RULES,
+        ).iter_rows(named=True)
+    }
+    assert (
+        verdicts["dry"]["yield_exhausted"]
+        and "3 new profiles over 4 pages" in verdicts["dry"]["feedback_reason"]
+    )
+    assert not verdicts["fresh"]["yield_exhausted"] and not verdicts["fresh"]["label_invalid"]
+    assert verdicts["offtopic"]["label_invalid"] and "1 true of 20" in verdicts["offtopic"]["feedback_reason"]
+    assert not verdicts["young"]["yield_exhausted"] and not verdicts["young"]["label_invalid"]
+    # yield per call = (new + 5 x true) / calls
+    assert verdicts["gold"]["yield_per_call"] == pytest.approx((30 + 5 * 10) / 3)
+    assert verdicts["fresh"]["yield_per_call"] == pytest.approx(15.0)
+
+
+def test_feedback_steers_state_and_selection():
+    entries = [
+        KeywordEntry(k, ("twitter",), (), True, i)
+        for i, k in enumerate(["dry", "fresh", "offtopic", "gold", "new"])
+    ]
+    ledger = pl.DataFrame(
+        [
+            {"keyword": k, "page": 0, "cursor_out": "c", "fetched_at": datetime(2026, 3, 1, i)}
+            for i, k in enumerate(["dry", "fresh", "offtopic", "gold"])
+        ],
+        schema={
+            "keyword": pl.String,
+            "page": pl.Int64,
+            "cursor_out": pl.String,
+            "fetched_at": pl.Datetime("us"),
+        },
+    )
+    verdicts = feedback(
+        history(
+            [
+                ("twitter", "dry", 4, 3, 4, 0, 0),
+                ("twitter", "fresh", 4, 60, 4, 0, 0),
+                ("twitter", "offtopic", 3, 40, 3, 1, 19),
+                ("twitter", "gold", 3, 30, 3, 10, 5),
+            ]
+        ),
+        RULES,
+    )
+    states = keyword_states(entries, "twitter", ledger, verdicts)
+    by_kw = {row["keyword"]: row for row in states.iter_rows(named=True)}
+    assert (by_kw["dry"]["exhausted"], by_kw["dry"]["still_valid"]) == (True, False)
+    assert (by_kw["offtopic"]["exhausted"], by_kw["offtopic"]["still_valid"]) == (False, False)
+    assert by_kw["offtopic"]["state_reason"].startswith("invalid:")
+    # never-searched first, then best yield per call: gold (26.7) before fresh (15)
+    assert [t.keyword for t in select_targets(states, 3)] == ["new", "gold", "fresh"]
+
+
+def test_broken_rules_file_names_the_key(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("window_days: 7\nexhaustion: {min_pages: 3, min_new_per_page: -1}\n")
+    with pytest.raises(KeywordRulesError, match=r"exhaustion\.min_new_per_page must be a number >= 0"):
+        load_keyword_rules(path)
