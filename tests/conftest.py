@@ -177,3 +177,12 @@ def postgres_url() -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped after the test (marks: postgres)."""
     with postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def sandbox():
+    """A fresh API sandbox on 127.0.0.1 for one test: its own faults and request log."""
+    from resources.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server

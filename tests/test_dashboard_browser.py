@@ -49,10 +49,17 @@ def page_of() -> Iterator:
 
     demo = demo_duckdb_marts()
     with running_dashboard({"SCOUT_WAREHOUSE_URL": demo.url}) as base_url, chromium_page() as page:
+        # Everything the page loads must come from the app: an offline deployment has no CDN.
+        outside: list[str] = []
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith((base_url, "data:", "blob:")) else outside.append(r.url),
+        )
 
         def open_page(name: str):
             path, title = PAGES[name]
             text = open_rendered(page, f"{base_url}/{path}")
+            assert outside == [], f"{name}: requests left the machine: {outside}"
             assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == title
             for problem in (
                 "Traceback",

@@ -14,7 +14,7 @@ from resources.models import LabelModel, model_resource_key
 from scout_assets.assets.llm_labels import MODEL_ALIASES
 from scout_assets.partitions import model_partition_key, today_utc
 from tests.llm_server import FakeLLMServer
-from tests.test_pipeline import MAIN_ASSETS, assets, materialize, sandbox  # noqa: F401 (fixture)
+from tests.pipeline_support import MAIN_ASSETS, assets, materialize
 
 MODEL = "meta-maverick-17b"  # any registered litellm alias; pointed at the fake server below
 

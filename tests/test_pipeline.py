@@ -6,87 +6,25 @@ PostgreSQL database, from tests/conftest.py), so runs never see each other's dat
 
 from __future__ import annotations
 
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
-from resources.archive import LocalArchive
-from resources.bluesky import BlueskySearch
-from resources.sandbox import Fault, SandboxServer
-from resources.twitter import TwitterSearch
+from resources.sandbox import Fault
 from scout_assets.assets.raw_searches import RawSearchConfig
 from scout_assets.assets.raw_searches import raw_searches as raw_searches_asset
-from scout_assets.definitions import defs
-from scout_assets.jobs import MAIN_ASSETS
 from scout_assets.partitions import partition_key, today_utc
-
-FAST_RETRIES = {
-    "max_attempts": 2,
-    "backoff_initial_s": 0.01,
-    "backoff_max_s": 0.02,
-    "backoff_jitter_s": 0.0,
-    "retry_after_max_s": 0.05,
-    "timeout_s": 5.0,
-}
-DERIVED = ["profiles", "has_scores", "profiles_to_score"]
-
-
-@pytest.fixture
-def sandbox():
-    with SandboxServer() as server:
-        yield server
-
-
-def archive_for(warehouse) -> LocalArchive:
-    """A raw archive folder of the test's own (next to its warehouse), so tests never share one."""
-    return LocalArchive(root=str(Path(tempfile.gettempdir()) / f"scout-archive-{id(warehouse)}"))
-
-
-def resources_for(warehouse, sandbox) -> dict:
-    return {
-        "warehouse": warehouse,
-        "archive": archive_for(warehouse),
-        "twitter": TwitterSearch(base_url=sandbox.base_url, **FAST_RETRIES),
-        "bluesky": BlueskySearch(base_url=sandbox.base_url, **FAST_RETRIES),
-    }
-
-
-def assets(keys: list[str]) -> list:
-    wanted = {dg.AssetKey(k) for k in keys}
-    return [a for a in defs.assets if set(a.keys) & wanted]  # type: ignore[union-attr]
-
-
-def materialize(
-    keys, warehouse, sandbox, platform, *, day=None, keywords_per_run=4, pages=1, raise_on_error=True
-):
-    run_config = {
-        "ops": {
-            "raw_searches": {
-                "config": {
-                    "keywords_per_run": keywords_per_run,
-                    "pages_per_keyword": pages,
-                    "allow_past_day": day is not None,
-                }
-            }
-        }
-    }
-    if "raw_searches" not in keys:
-        run_config = {}
-    return dg.materialize(
-        assets(keys),
-        partition_key=partition_key(day or today_utc(), platform),
-        resources=resources_for(warehouse, sandbox),
-        run_config=run_config,
-        raise_on_error=raise_on_error,
-    )
-
-
-def table(warehouse, name: str, sort: list[str]) -> pl.DataFrame:
-    return warehouse.read(f"select * from {name}").sort(sort)
+from tests.pipeline_support import (
+    DERIVED,
+    MAIN_ASSETS,
+    archive_for,
+    assets,
+    materialize,
+    resources_for,
+    table,
+)
 
 
 @pytest.mark.parametrize("platform", ["twitter", "bluesky"])

@@ -13,9 +13,7 @@ import streamlit as st
 from scout_assets.dashboard import page_funnel, page_health, page_keywords, page_leads, page_models
 
 PAGES = (
-    st.Page(
-        page_funnel.render, title="Funnel", url_path="funnel", icon=":material/filter_alt:", default=True
-    ),
+    st.Page(page_funnel.render, title="Funnel", url_path="funnel", default=True),
     st.Page(page_leads.render, title="Leads", url_path="leads"),
     st.Page(page_keywords.render, title="Keywords", url_path="keywords"),
     st.Page(page_health.render, title="Pipeline health", url_path="health"),
