@@ -20,6 +20,29 @@ def partition_of(context: dg.AssetExecutionContext) -> tuple[date, str]:
     return split_partition_key(context.partition_key)
 
 
+def partitions_of(context: dg.AssetExecutionContext) -> list[tuple[date, str]]:
+    """Every (day, platform) of the run, oldest day first.
+
+    A backfill run may carry many partitions (the derived assets' backfill policy batches
+    them); processing days in order keeps each account's current row built from its past.
+    """
+    return sorted(split_partition_key(key) for key in context.partition_keys)
+
+
+# Derived assets re-read stored rows only, so batching many partitions into one run saves a
+# process start per partition; 62 = a month of both platforms.
+DERIVED_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=62)
+
+
+def summed(per_partition: list[dict[str, int]]) -> dict[str, int]:
+    """Counters of several partitions added up, for one run's metadata."""
+    total: dict[str, int] = {}
+    for counts in per_partition:
+        for name, value in counts.items():
+            total[name] = total.get(name, 0) + value
+    return total
+
+
 def distribution_metadata(values: pl.Series, prefix: str) -> dict[str, dg.MetadataValue]:
     """Quantiles of a numeric column as float metadata, so the UI plots them run over run."""
     clean = values.drop_nulls()

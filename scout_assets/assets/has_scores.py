@@ -8,19 +8,22 @@ The asset's code version is the config's hash: after a config edit the UI marks 
 partition scored under the old version as changed, ready to backfill.
 """
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import HAS_SCORES, polars_schema
 from scout_assets.assets.common import (
+    DERIVED_BACKFILL_POLICY,
     OWNERS,
     SCORING_GROUP,
     counts_table,
     distribution_metadata,
-    partition_of,
+    partitions_of,
 )
-from scout_assets.domain.has import load_has_config, score_profiles
+from scout_assets.domain.has import LIKELY_IS, load_has_config, score_profiles
 from scout_assets.partitions import daily_platform_partitions, day_end
 
 RANGE_CHECK = "has_in_unit_interval"
@@ -35,6 +38,7 @@ HAS_CONFIG = load_has_config()
     owners=OWNERS,
     kinds={"python", "polars"},
     code_version=HAS_CONFIG.version,
+    backfill_policy=DERIVED_BACKFILL_POLICY,
     check_specs=[
         dg.AssetCheckSpec(
             RANGE_CHECK,
@@ -46,33 +50,35 @@ HAS_CONFIG = load_has_config()
     description=__doc__,
 )
 def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    day, platform = partition_of(context)
     warehouse.ensure_schema()
-    where = {"partition_date": day, "platform": platform}
-    snapshots = warehouse.read_table("profile_snapshots", where)
-    scored = score_profiles(snapshots, HAS_CONFIG, as_of=day_end(day))
-    frame = scored.with_columns(pl.lit(day).alias("partition_date")).select(HAS_SCORES.column_names)
-    frame = frame.cast(polars_schema(HAS_SCORES.columns))
-    written = warehouse.replace_partition("has_scores", frame, where)
-
-    in_range = frame["has"].is_between(0, 1).all() if frame.height else True
-    known_types = (
-        frame["likely_is"].is_in(["Human", "Creator", "Entity", "Bot", "Other"]).all()
-        if frame.height
-        else True
-    )
+    partitions = partitions_of(context)
+    frames = [_score_partition(warehouse, day, platform) for day, platform in partitions]
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(HAS_SCORES.columns))
+    in_range = bool(frame["has"].is_between(0, 1).all()) if frame.height else True
+    known_types = bool(frame["likely_is"].is_in(list(LIKELY_IS)).all()) if frame.height else True
     above = int((frame["has"] > HAS_CONFIG.queue_threshold).sum())
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": written,
-            "rows_in": snapshots.height,
+            "dagster/row_count": frame.height,
+            "partitions": len(partitions),
             "has_version": HAS_CONFIG.version,
-            "as_of": day_end(day).isoformat(),
+            "as_of": ", ".join(sorted({day_end(day).isoformat() for day, _ in partitions})),
             "above_queue_threshold": above,
             "share_above_threshold": round(above / frame.height, 4) if frame.height else 0.0,
             "rows_with_missing_inputs": int((frame["missing_inputs"] != "").sum()),
             "likely_is": counts_table(frame, "likely_is") if frame.height else "no rows",
             **distribution_metadata(frame["has"], "has"),
         },
-        check_results=[dg.AssetCheckResult(check_name=RANGE_CHECK, passed=bool(in_range and known_types))],
+        check_results=[dg.AssetCheckResult(check_name=RANGE_CHECK, passed=in_range and known_types)],
     )
+
+
+def _score_partition(warehouse: Warehouse, day: date, platform: str) -> pl.DataFrame:
+    """Score one day x platform as of the end of that day and replace its rows."""
+    where = {"partition_date": day, "platform": platform}
+    snapshots = warehouse.read_table("profile_snapshots", where)
+    scored = score_profiles(snapshots, HAS_CONFIG, as_of=day_end(day))
+    frame = scored.with_columns(pl.lit(day).alias("partition_date")).select(HAS_SCORES.column_names)
+    frame = frame.cast(polars_schema(HAS_SCORES.columns))
+    warehouse.replace_partition("has_scores", frame, where)
+    return frame

@@ -16,7 +16,7 @@ import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
-from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
+from scout_assets.assets.common import DERIVED_BACKFILL_POLICY, INGEST_GROUP, OWNERS, partitions_of, summed
 from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.profile_merge import (
     current_profiles,
@@ -36,6 +36,7 @@ DUPLICATE_CHECK = "no_duplicate_accounts"
     group_name=INGEST_GROUP,
     owners=OWNERS,
     kinds={"python", "polars"},
+    backfill_policy=DERIVED_BACKFILL_POLICY,
     check_specs=[
         dg.AssetCheckSpec(
             DUPLICATE_CHECK,
@@ -47,8 +48,30 @@ DUPLICATE_CHECK = "no_duplicate_accounts"
     description=__doc__,
 )
 def profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    day, platform = partition_of(context)
     warehouse.ensure_schema()
+    partitions = partitions_of(context)
+    counts = summed([_derive_partition(warehouse, day, platform) for day, platform in partitions])
+    platforms = sorted({platform for _, platform in partitions})
+    duplicates = sum(
+        warehouse.read(
+            "select count(*) - count(distinct platform_id) as n from profiles where platform = $1", [platform]
+        )["n"][0]
+        for platform in platforms
+    )
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": counts["rows_out"], "partitions": len(partitions), **counts},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DUPLICATE_CHECK,
+                passed=bool(duplicates == 0),
+                metadata={"duplicate_rows": int(duplicates)},
+            )
+        ],
+    )
+
+
+def _derive_partition(warehouse: Warehouse, day: date, platform: str) -> dict[str, int]:
+    """Rebuild one day x platform from its stored pages, in one transaction; return its counters."""
     appearances = _appearances(warehouse, day, platform)
     snapshots = snapshots_from_sightings(appearances)
     sightings = sightings_from_appearances(appearances)
@@ -69,31 +92,18 @@ def profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
         orphans = set(touched["platform_id"]) - set(current["platform_id"])
         for platform_id in sorted(orphans):
             tx.delete("profiles", {"platform": platform, "platform_id": platform_id})
-        duplicates = tx.read(
-            "select count(*) - count(distinct platform_id) as n from profiles where platform = $1", [platform]
-        )["n"][0]
 
     known_before = history["snapshots"].filter(pl.col("partition_date") < day)["platform_id"].unique()
     new_accounts = snapshots.filter(~pl.col("platform_id").is_in(known_before.implode()))
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": snapshots.height,
-            "pages_read": appearances["request_id"].n_unique() if appearances.height else 0,
-            "rows_in": appearances.height,
-            "rows_out": snapshots.height,
-            "new_profiles": new_accounts.height,
-            "already_known_profiles": snapshots.height - new_accounts.height,
-            "sightings": sightings.height,
-            "handle_changes": int((current["previous_handles"] != "").sum()),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=DUPLICATE_CHECK,
-                passed=bool(duplicates == 0),
-                metadata={"duplicate_rows": int(duplicates)},
-            )
-        ],
-    )
+    return {
+        "pages_read": appearances["request_id"].n_unique() if appearances.height else 0,
+        "rows_in": appearances.height,
+        "rows_out": snapshots.height,
+        "new_profiles": new_accounts.height,
+        "already_known_profiles": snapshots.height - new_accounts.height,
+        "sightings": sightings.height,
+        "handle_changes": int((current["previous_handles"] != "").sum()),
+    }
 
 
 def _appearances(warehouse: Warehouse, day: date, platform: str) -> pl.DataFrame:

@@ -7,12 +7,20 @@ seen on several days sits in each day's partition; consumers take distinct accou
 Recomputed wholly from ``has_scores`` and the labels, so a re-run gives the same rows.
 """
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import PROFILES_TO_SCORE, polars_schema
-from scout_assets.assets.common import OWNERS, SCORING_GROUP, partition_of
+from scout_assets.assets.common import (
+    DERIVED_BACKFILL_POLICY,
+    OWNERS,
+    SCORING_GROUP,
+    partitions_of,
+    summed,
+)
 from scout_assets.assets.has_scores import HAS_CONFIG
 from scout_assets.labeling.registry import model_aliases
 from scout_assets.labeling.settings import load_labeling_settings
@@ -26,12 +34,25 @@ from scout_assets.partitions import daily_platform_partitions
     group_name=SCORING_GROUP,
     owners=OWNERS,
     kinds={"python", "polars"},
+    backfill_policy=DERIVED_BACKFILL_POLICY,
     description=__doc__,
 )
 def profiles_to_score(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    day, platform = partition_of(context)
     warehouse.ensure_schema()
-    where = {"partition_date": day, "platform": platform}
+    partitions = partitions_of(context)
+    counts = summed([_queue_partition(warehouse, day, platform) for day, platform in partitions])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": counts["queued"],
+            "partitions": len(partitions),
+            "queue_threshold": HAS_CONFIG.queue_threshold,
+            **counts,
+        }
+    )
+
+
+def _queue_partition(warehouse: Warehouse, day: date, platform: str) -> dict[str, int]:
+    """Rebuild one day x platform of the queue; return its counters."""
     scores = warehouse.read(
         "select s.platform, s.platform_id, s.partition_date, s.handle, s.has, s.likely_is, s.has_version, "
         "p.first_seen_at as queued_at "
@@ -43,15 +64,14 @@ def profiles_to_score(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     labeled = _labeled_ids(warehouse, platform)
     queue = scores.filter(~pl.col("platform_id").is_in(labeled.implode()))
     frame = queue.select(PROFILES_TO_SCORE.column_names).cast(polars_schema(PROFILES_TO_SCORE.columns))
-    written = warehouse.replace_partition("profiles_to_score", frame.sort("platform_id"), where)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": written,
-            "above_threshold": scores.height,
-            "already_labeled": scores.height - queue.height,
-            "queue_threshold": HAS_CONFIG.queue_threshold,
-        }
+    written = warehouse.replace_partition(
+        "profiles_to_score", frame.sort("platform_id"), {"partition_date": day, "platform": platform}
     )
+    return {
+        "queued": written,
+        "above_threshold": scores.height,
+        "already_labeled": scores.height - queue.height,
+    }
 
 
 def _labeled_ids(warehouse: Warehouse, platform: str) -> pl.Series:

@@ -255,7 +255,7 @@ def decide(profile: ProfileForLabel, scores: SignalScores | None, thresholds: Mi
     high, low = scores.high, scores.low
     closest_high = f"'{_quote(scores.high_signal)}'"
     if high < thresholds.min_relevance:
-        reason = f"no audience signal: closest high signal {closest_high} ({high:.2f} < {thresholds.min_relevance:.2f}{mean})"
+        reason = f"no audience signal: closest high signal {closest_high} ({high:.2f} < {thresholds.min_relevance:g}{mean})"
         return Label(profile.handle, False, reason)
     if high - low <= thresholds.false_margin:
         reason = f"closest low signal: '{_quote(scores.low_signal)}' ({low:.2f} vs high {high:.2f}{mean})"
