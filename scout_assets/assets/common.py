@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
@@ -13,6 +13,23 @@ INGEST_GROUP = "ingest"
 SCORING_GROUP = "scoring"
 LABELING_GROUP = "labeling"
 OWNERS = ["team:scout"]
+
+
+# How fresh each stage must be; a stale asset shows in the UI (and its freshness check fails).
+# Searches run every 15 minutes, so ingest and its derivations are late after an hour.
+INGEST_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=1), warn_window=timedelta(minutes=35)
+)
+LABELS_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=6), warn_window=timedelta(hours=2)
+)
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=28), warn_window=timedelta(hours=26)
+)
+
+# Derived assets follow their upstream by themselves when it is materialized outside the main
+# job (a UI click, a backfill of raw pages): nothing waits for a person to press a button.
+FOLLOW_UPSTREAM = dg.AutomationCondition.eager().with_label("follow upstream partitions")
 
 
 def partition_of(context: dg.AssetExecutionContext) -> tuple[date, str]:

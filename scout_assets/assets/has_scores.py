@@ -17,6 +17,8 @@ from resources.warehouse import Warehouse
 from resources.warehouse.schema import HAS_SCORES, polars_schema
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
+    FOLLOW_UPSTREAM,
+    INGEST_FRESHNESS,
     OWNERS,
     SCORING_GROUP,
     counts_table,
@@ -36,6 +38,8 @@ HAS_CONFIG = load_has_config()
     partitions_def=daily_platform_partitions,
     group_name=SCORING_GROUP,
     owners=OWNERS,
+    freshness_policy=INGEST_FRESHNESS,
+    automation_condition=FOLLOW_UPSTREAM,
     kinds={"python", "polars"},
     code_version=HAS_CONFIG.version,
     backfill_policy=DERIVED_BACKFILL_POLICY,

@@ -15,7 +15,7 @@ import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import KEYWORD_STATS, polars_schema
-from scout_assets.assets.common import LABELING_GROUP, OWNERS, distribution_metadata
+from scout_assets.assets.common import DAILY_FRESHNESS, LABELING_GROUP, OWNERS, distribution_metadata
 from scout_assets.assets.has_scores import HAS_CONFIG
 from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_stats import daily_stats, feedback
@@ -38,6 +38,7 @@ def _labels_sql(audiences: tuple[str, ...]) -> str:
     partitions_def=daily_partitions,
     group_name=LABELING_GROUP,
     owners=OWNERS,
+    freshness_policy=DAILY_FRESHNESS,
     kinds={"python", "polars"},
     description=__doc__,
 )

@@ -16,7 +16,7 @@ import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import KEYWORDS, polars_schema
-from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
+from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
 from scout_assets.domain.keyword_file import DEFAULT_KEYWORD_FILE, KeywordEntry, load_keyword_file
 from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_state import LEDGER_COLUMNS, keyword_states
@@ -58,6 +58,7 @@ def stored_pages(warehouse: Warehouse, platform: str, until: datetime | None) ->
     partitions_def=daily_platform_partitions,
     group_name=INGEST_GROUP,
     owners=OWNERS,
+    freshness_policy=INGEST_FRESHNESS,
     kinds={"python", "csv"},
     description=__doc__,
 )

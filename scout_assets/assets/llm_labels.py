@@ -18,7 +18,7 @@ import polars as pl
 from resources.models import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import DEAD_LETTERS, LABEL_FAILURES, LLM_LABELS, polars_schema
-from scout_assets.assets.common import LABELING_GROUP, OWNERS, counts_table
+from scout_assets.assets.common import LABELING_GROUP, LABELS_FRESHNESS, OWNERS, counts_table
 from scout_assets.labeling.audience import Audience, load_audiences
 from scout_assets.labeling.litellm_labeler import TransientModelError
 from scout_assets.labeling.queue import dead_letters_due, pending_units
@@ -50,6 +50,7 @@ class LabelConfig(dg.Config):
     partitions_def=daily_model_partitions,
     group_name=LABELING_GROUP,
     owners=OWNERS,
+    freshness_policy=LABELS_FRESHNESS,
     kinds={"python", "llm"},
     required_resource_keys={"warehouse", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
     pool="llm",

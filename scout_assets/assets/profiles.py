@@ -16,7 +16,15 @@ import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
-from scout_assets.assets.common import DERIVED_BACKFILL_POLICY, INGEST_GROUP, OWNERS, partitions_of, summed
+from scout_assets.assets.common import (
+    DERIVED_BACKFILL_POLICY,
+    FOLLOW_UPSTREAM,
+    INGEST_FRESHNESS,
+    INGEST_GROUP,
+    OWNERS,
+    partitions_of,
+    summed,
+)
 from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.profile_merge import (
     current_profiles,
@@ -35,6 +43,8 @@ DUPLICATE_CHECK = "no_duplicate_accounts"
     partitions_def=daily_platform_partitions,
     group_name=INGEST_GROUP,
     owners=OWNERS,
+    freshness_policy=INGEST_FRESHNESS,
+    automation_condition=FOLLOW_UPSTREAM,
     kinds={"python", "polars"},
     backfill_policy=DERIVED_BACKFILL_POLICY,
     check_specs=[

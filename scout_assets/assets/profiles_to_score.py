@@ -16,6 +16,8 @@ from resources.warehouse import Warehouse
 from resources.warehouse.schema import PROFILES_TO_SCORE, polars_schema
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
+    FOLLOW_UPSTREAM,
+    INGEST_FRESHNESS,
     OWNERS,
     SCORING_GROUP,
     partitions_of,
@@ -33,6 +35,8 @@ from scout_assets.partitions import daily_platform_partitions
     partitions_def=daily_platform_partitions,
     group_name=SCORING_GROUP,
     owners=OWNERS,
+    freshness_policy=INGEST_FRESHNESS,
+    automation_condition=FOLLOW_UPSTREAM,
     kinds={"python", "polars"},
     backfill_policy=DERIVED_BACKFILL_POLICY,
     description=__doc__,

@@ -21,7 +21,7 @@ from resources.search_page import CallRecord, PlatformError, SearchPage
 from resources.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import API_CALLS, RAW_SEARCHES, polars_schema
-from scout_assets.assets.common import INGEST_GROUP, OWNERS, partition_of
+from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
 from scout_assets.assets.keywords import load_keyword_entries, stored_feedback, stored_pages
 from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.keyword_state import SearchTarget, keyword_states, select_targets
@@ -42,6 +42,7 @@ class RawSearchConfig(dg.Config):
     partitions_def=daily_platform_partitions,
     group_name=INGEST_GROUP,
     owners=OWNERS,
+    freshness_policy=INGEST_FRESHNESS,
     kinds={"python", "api"},
     pool="platform_api",
     retry_policy=dg.RetryPolicy(
