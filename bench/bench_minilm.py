@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_minilm.py [--n 1000] [--batch-size 32] [--rounds 3]
 
 Texts are the development profiles in ``shared/data`` (skipped with a message when absent).
-Three paths label/encode the same profiles, interleaved round by round so that load from other
-processes hits all of them alike; the best round of each is reported:
+Three paths label/encode the same profiles, interleaved round by round (order rotated) so that
+load from other processes hits all of them alike; the best round of each is reported:
 
 - ``bare encode``: ``model.encode(texts, batch_size=B)`` - padding to the longest text per batch;
 - ``scout encode``: :func:`local_minilm.encode` - per-text padding buckets (batch independence);
@@ -89,9 +89,12 @@ def main() -> int:
         "labeler": run_labeler,
     }
     best = {name: float("inf") for name in paths}
-    for _ in range(args.rounds):
-        for name, function in paths.items():
-            best[name] = min(best[name], timed(function))
+    names = list(paths)
+    for round_number in range(args.rounds):
+        # Rotate the order each round so no path always runs right after the same neighbour.
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            best[name] = min(best[name], timed(paths[name]))
 
     n = len(profiles)
     print(f"local-minilm throughput on {n} development profiles, batch {batch}, best of {args.rounds} rounds")

@@ -304,3 +304,44 @@ def test_postgres_build_twice_matches_hand_computed_marts(postgres_warehouse: Wa
         "select new_true, profiles_returned from analytics.mart_discovery_funnel"
     )
     assert funnel.schema["new_true"] == pl.Int64 and funnel.schema["profiles_returned"] == pl.Int64
+
+
+def test_dagster_dbt_draws_the_edges_from_the_python_assets():
+    """The contract the lead's @dbt_assets rely on: split by materialization, sources -> Python asset keys.
+
+    Several tables written by one asset map to that asset's key, which dagster-dbt rejects
+    unless ``enable_duplicate_source_asset_keys`` is set.
+    """
+    import dagster as dg
+    from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+
+    manifest = demo_duckdb_marts().work_dir / "target" / "manifest.json"
+    translator = DagsterDbtTranslator(DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+
+    @dbt_assets(
+        manifest=manifest, select="config.materialized:incremental", dagster_dbt_translator=translator
+    )
+    def partitioned(context): ...
+
+    @dbt_assets(
+        manifest=manifest, exclude="config.materialized:incremental", dagster_dbt_translator=translator
+    )
+    def unpartitioned(context): ...
+
+    assert {key.path[-1] for key in partitioned.keys} == set(MARTS) - {"mart_model_comparison"}
+    upstream = {
+        dep for assets in (partitioned, unpartitioned) for deps in assets.asset_deps.values() for dep in deps
+    }
+    python_assets = {key for key in upstream if not key.path[-1].startswith(("stg_", "mart_"))}
+    assert python_assets == {
+        dg.AssetKey(name)
+        for name in (
+            "raw_searches",
+            "keywords",
+            "profiles",
+            "has_scores",
+            "profiles_to_score",
+            "llm_labels",
+            "keyword_stats",
+        )
+    }

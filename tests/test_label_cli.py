@@ -327,6 +327,17 @@ def test_reads_defaults_for_optional_columns(tmp_path):
         0,
     )
     assert row.line == 2 and not row.has_reference
+    path.write_text(
+        "handle,name,bio,category,followers,label\na,A,x,null,null,null\nb,B,y,Science,1200,TRUE\n"
+    )
+    first, second = read_profiles(path)
+    assert (first.profile.category, first.profile.followers, first.reference, first.has_reference) == (
+        None,
+        0,
+        None,
+        True,
+    )
+    assert (second.profile.category, second.profile.followers, second.reference) == ("Science", 1200, True)
 
 
 def test_module_entry_point(tmp_path):

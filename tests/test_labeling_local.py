@@ -190,6 +190,7 @@ def test_a_profile_gets_the_same_label_alone_or_in_any_batch(labeler, audience):
     alone = [labeler.label([p], audience).labels[0] for p in BATCH]
     reversed_batch = labeler.label(BATCH[::-1], audience).labels[::-1]
     assert in_batch == alone == reversed_batch
+    assert [labeler.score([p], audience)[0] for p in BATCH] == labeler.score(BATCH, audience)  # exact floats
     texts = [profile_text(p) for p in BATCH]
     together = encode(texts, labeler.model)
     assert all(np.array_equal(together[i], encode([text], labeler.model)[0]) for i, text in enumerate(texts))

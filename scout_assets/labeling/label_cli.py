@@ -63,7 +63,7 @@ def _reference(value: Any, where: str, column: str) -> bool | None:
 
 
 def _followers(value: Any, where: str) -> int:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "null")):
         return 0
     if isinstance(value, bool):
         raise InputError(f"{where}: column 'followers' must be a whole number, got {value!r}")
@@ -95,7 +95,8 @@ def _row(record: dict[str, Any], line: int, path: Path) -> InputRow:
     handle = _text(record, "handle", where).strip().lstrip("@")
     if not handle:
         raise InputError(f"{where}: column 'handle' is empty")
-    category = _text(record, "category", where).strip() or None
+    category = _text(record, "category", where).strip()
+    category = None if category.lower() in ("", "null") else category  # CSV has no other way to say null
     profile = ProfileForLabel(
         handle=handle,
         name=_text(record, "name", where),

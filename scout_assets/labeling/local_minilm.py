@@ -273,6 +273,21 @@ def decide(profile: ProfileForLabel, scores: SignalScores | None, thresholds: Mi
     return Label(profile.handle, None, reason)
 
 
+def _cosines(vectors: np.ndarray, signals: np.ndarray) -> np.ndarray:
+    """Row-by-row dot products of unit vectors, without BLAS.
+
+    A BLAS matrix product may block rows differently for different batch sizes (so a profile's
+    figure could move in the last bit with its batch mates), and its thread pool fights torch's
+    for the same two cores. An elementwise product summed along each row has neither problem,
+    and at a few hundred signals it is cheap.
+    """
+    out = np.empty((vectors.shape[0], signals.shape[0]), dtype=np.float32)
+    for start in range(0, vectors.shape[0], _GROUP_CAP):
+        rows = vectors[start : start + _GROUP_CAP]
+        out[start : start + _GROUP_CAP] = (rows[:, None, :] * signals[None, :, :]).sum(axis=2)
+    return out
+
+
 def _top(similarities: np.ndarray, texts: Sequence[str], k: int) -> tuple[np.ndarray, list[str]]:
     """Mean of each row's ``k`` highest similarities, and the single closest text."""
     if not texts:
@@ -333,7 +348,12 @@ class LocalMiniLMLabeler:
         """Cosine similarity of every profile to every signal of the audience."""
         protos = self.prototypes(audience)
         vectors = encode([profile_text(p) for p in batch], self.model)
-        return Similarities(protos, vectors @ protos.high.T, vectors @ protos.low.T, vectors @ protos.null.T)
+        return Similarities(
+            protos,
+            _cosines(vectors, protos.high),
+            _cosines(vectors, protos.low),
+            _cosines(vectors, protos.null),
+        )
 
     def score(self, batch: Sequence[ProfileForLabel], audience: Audience) -> list[SignalScores]:
         """What the rule reads for every profile (in batch order)."""

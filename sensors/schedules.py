@@ -1,0 +1,111 @@
+"""The two clocks of Scout: the 15-minute search and the 02:00 UTC keyword statistics.
+
+Both derive the partition from the tick's *scheduled* time, never from the wall clock, so a
+tick evaluated late (daemon down at midnight, a busy host) still asks for the day it was
+meant for. Each request carries a run key built from the partition and the scheduled time:
+the daemon never launches a second run for a run key it has seen, so a restart that
+re-evaluates a tick does not double it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from scout_assets.jobs import keyword_stats_job, scout_main_job
+from scout_assets.partitions import PLATFORMS, partition_key
+from sensors.cursors import utc_now
+from sensors.settings import (
+    SEARCH_CRON_ENV,
+    STATS_CRON_ENV,
+    TIMEZONE,
+    AutomationSettingsError,
+    search_cron,
+    stats_cron,
+)
+from sensors.targets import TICK_TAG, TRIGGER_TAG
+
+
+def tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
+    """The tick's scheduled time in UTC (now, when the UI's "test schedule" gives none)."""
+    scheduled = context.scheduled_execution_time
+    if scheduled is None:
+        return utc_now()
+    if scheduled.tzinfo is None:  # build_schedule_context accepts naive times; read them as UTC
+        return scheduled.replace(tzinfo=UTC)
+    return scheduled.astimezone(UTC)
+
+
+def search_requests(tick: datetime) -> list[dg.RunRequest]:
+    """One scout_main run per platform for the tick's UTC day."""
+    day = tick.astimezone(UTC).date()
+    return [
+        dg.RunRequest(
+            run_key=f"{key}@{tick.isoformat()}",
+            partition_key=str(key),
+            tags={TRIGGER_TAG: "search_schedule", TICK_TAG: tick.isoformat()},
+        )
+        for key in (partition_key(day, platform) for platform in PLATFORMS)
+    ]
+
+
+def keyword_stats_request(tick: datetime) -> dg.RunRequest:
+    """The scout_keyword_stats run for the day before the tick's UTC day (that day is complete)."""
+    day: date = tick.astimezone(UTC).date() - timedelta(days=1)
+    return dg.RunRequest(
+        run_key=f"{day.isoformat()}@{tick.isoformat()}",
+        partition_key=day.isoformat(),
+        tags={TRIGGER_TAG: "keyword_stats_schedule", TICK_TAG: tick.isoformat()},
+    )
+
+
+def _schedule(
+    *, name: str, env: str, cron: Callable[[], str], job, description: str
+) -> Callable[[Callable], dg.ScheduleDefinition]:
+    """``dg.schedule`` with the cadence from ``env``; an invalid cron names the variable."""
+    cron_string = cron()
+
+    def wrap(fn: Callable) -> dg.ScheduleDefinition:
+        try:
+            return dg.schedule(
+                name=name,
+                job=job,
+                cron_schedule=cron_string,
+                execution_timezone=TIMEZONE,
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+                description=description,
+            )(fn)
+        except dg.DagsterInvalidDefinitionError as exc:
+            raise AutomationSettingsError(f"{env}={cron_string!r} is not a valid cron string: {exc}") from exc
+
+    return wrap
+
+
+@_schedule(
+    name="search_schedule",
+    env=SEARCH_CRON_ENV,
+    cron=search_cron,
+    job=scout_main_job,
+    description=(
+        "Every 15 minutes (SCOUT_SEARCH_CRON, UTC): search the next keyword pages on every platform "
+        "and re-derive today's profiles, HAS and labeling queue."
+    ),
+)
+def search_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+    yield from search_requests(tick_time(context))
+
+
+@_schedule(
+    name="keyword_stats_schedule",
+    env=STATS_CRON_ENV,
+    cron=stats_cron,
+    job=keyword_stats_job,
+    description=(
+        "Daily at 02:00 UTC (SCOUT_STATS_CRON): yesterday's keyword statistics and the keyword "
+        "engine's verdicts, which the next searches read."
+    ),
+)
+def keyword_stats_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return keyword_stats_request(tick_time(context))
