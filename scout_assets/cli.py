@@ -1,8 +1,8 @@
 """``scout``: the command line for people who do not want to open the UI first.
 
 ``scout run`` materializes the whole graph once for today (what the README's run command
-does): the main job on every platform, the labeling job for each model the draw selects, and
-the day's keyword statistics; then it prints what was found. ``scout label`` labels a file of
+does): the main job on every platform, the labeling job for each model the draw selects, the
+day's keyword statistics, the dbt marts and docs site; then it prints what was found. ``scout label`` labels a file of
 profiles with any registered model, outside the asset graph and the warehouse.
 """
 
@@ -72,6 +72,9 @@ def run_main(args: argparse.Namespace) -> int:
         for alias in draw.selected:
             launch("scout_label", model_partition_key(day, alias), tags=draw.tags(alias))
         launch("scout_keyword_stats", day.isoformat())
+        launch("scout_dbt_models", None)
+        launch("scout_dbt_marts", day.isoformat())
+        launch("scout_dbt_docs", None)
     print_summary(day)
     if failed:
         print(f"FAILED: {'; '.join(failed)} (see the run logs in the Dagster UI)", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from scout_assets.assets import (
+    dbt,
     has_scores,
     keyword_stats,
     keywords,
@@ -13,7 +14,7 @@ from scout_assets.assets import (
     profiles_to_score,
     raw_searches,
 )
-from scout_assets.jobs import keyword_stats_job, label_job, rederive_job, scout_main_job
+from scout_assets.jobs import ALL_JOBS
 from scout_assets.resources_binding import build_resources
 
 # Evaluates every asset's automation condition (derived assets following their upstream, dbt
@@ -27,9 +28,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(
-        [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats]
+        [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats, dbt]
     ),
-    jobs=[scout_main_job, rederive_job, label_job, keyword_stats_job],
+    jobs=ALL_JOBS,
     sensors=[automation_sensor],
     resources=build_resources(),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from scout_assets.assets import dbt
 from scout_assets.partitions import daily_model_partitions, daily_partitions, daily_platform_partitions
 
 MAIN_ASSETS = ["keywords", "raw_searches", "profiles", "has_scores", "profiles_to_score"]
@@ -39,3 +40,33 @@ keyword_stats_job = dg.define_asset_job(
     partitions_def=daily_partitions,
     description="Recompute one day's keyword statistics and the keyword engine's verdicts.",
 )
+
+# The dbt build, in three steps because a job holds one partitions definition: the
+# unpartitioned models (staging views, full-refresh marts), the incremental marts of a day (or
+# a range, in one run), and the docs site.
+dbt_models_job = dg.define_asset_job(
+    name="scout_dbt_models",
+    selection=dg.AssetSelection.assets(*dbt.scout_dbt_models.keys),
+    description="Build the staging views and the full-refresh marts.",
+)
+dbt_marts_job = dg.define_asset_job(
+    name="scout_dbt_marts",
+    selection=dg.AssetSelection.assets(*dbt.scout_dbt_incremental.keys),
+    partitions_def=daily_partitions,
+    description="Build the incremental marts over a day's window (a range backfills in one run).",
+)
+dbt_docs_job = dg.define_asset_job(
+    name="scout_dbt_docs",
+    selection=dg.AssetSelection.assets("dbt_docs"),
+    description="Regenerate the dbt docs site.",
+)
+
+ALL_JOBS = [
+    scout_main_job,
+    rederive_job,
+    label_job,
+    keyword_stats_job,
+    dbt_models_job,
+    dbt_marts_job,
+    dbt_docs_job,
+]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from resources.archive import build_archive
 from resources.bluesky import BlueskySearch
@@ -22,6 +23,9 @@ from resources.models import LabelModel, model_resource_key
 from resources.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from scout_assets.labeling.registry import raw_model_entries
+from scout_assets.settings import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -34,6 +38,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "twitter": TwitterSearch(api_key=_env("TWITTERX_APIKEY")),
         "bluesky": BlueskySearch(base_url=_env("SCOUT_BLUESKY_URL")),
         "archive": build_archive(),
+        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
         **model_resources(),
     }
 

@@ -67,6 +67,26 @@ def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
                 f"  {row['platform']:<8} @{row['handle']:<24} HAS {row['has']:.3f} {row['likely_is']:<8} "
                 f"{row['followers'] or 0:>7} followers  {bio}"
             )
+    labels = warehouse.read(LABELS_SQL, [day])
+    if labels.height:
+        print("\nLabels of today's queue (model, audience: true / false / uncertain):")
+        for row in labels.iter_rows(named=True):
+            print(
+                f"  {row['model']:<18} {row['audience']:<24} {row['n_true']:>4} / {row['n_false']:>4} / {row['n_null']:>4}"
+            )
+    keywords = warehouse.read(KEYWORDS_SQL, [day])
+    if keywords.height:
+        print("\nBest keywords today (new profiles, share above the HAS threshold, true labels):")
+        for row in keywords.iter_rows(named=True):
+            share = row["share_above_threshold"] or 0
+            print(
+                f"  {row['platform']:<8} {row['keyword']:<32} {row['new_profiles']:>4} new  {share:>5.0%} above  "
+                f"{row['labels_true']:>3} true"
+            )
     print(
-        "\nOpen the Dagster UI (asset lineage, runs, backfills): bash infra/scripts/ui.sh → http://127.0.0.1:3000"
+        "\nMarts for dashboards: bash infra/scripts/dashboard.sh → http://127.0.0.1:8501; "
+        "dbt docs: bash infra/scripts/dbt_docs.sh → http://127.0.0.1:8080"
+    )
+    print(
+        "Open the Dagster UI (asset lineage, runs, backfills): bash infra/scripts/ui.sh → http://127.0.0.1:3000"
     )

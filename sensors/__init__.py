@@ -1,0 +1,39 @@
+"""Scout's automation: what runs by itself once the Dagster daemon is up (docs/operations.md).
+
+- ``search_schedule`` (every 15 min) and ``keyword_stats_schedule`` (02:00 UTC): the clocks.
+- ``label_queue_sensor``: labels a (day, model) when a batch is full or its oldest unit waited.
+- ``config_change_sensor`` + ``relabel_after_refresh_sensor``: keyword and audience edits.
+- ``run_failure_sensor`` + ``run_retry_sensor``: failures recorded, retried or dead-lettered.
+
+Everything starts RUNNING by default, so ``dagster dev`` runs it; each can be stopped in the
+UI (or with ``dagster schedule stop`` / ``dagster sensor stop``). The code location adds the
+two lists below to its ``Definitions``.
+"""
+
+from sensors.config_changes import config_change_sensor
+from sensors.label_queue import label_queue_sensor
+from sensors.relabel import relabel_after_refresh_sensor
+from sensors.run_failures import run_failure_sensor
+from sensors.run_retries import run_retry_sensor
+from sensors.schedules import keyword_stats_schedule, search_schedule
+
+SCHEDULES = [search_schedule, keyword_stats_schedule]
+SENSORS = [
+    label_queue_sensor,
+    config_change_sensor,
+    relabel_after_refresh_sensor,
+    run_failure_sensor,
+    run_retry_sensor,
+]
+
+__all__ = [
+    "SCHEDULES",
+    "SENSORS",
+    "config_change_sensor",
+    "keyword_stats_schedule",
+    "label_queue_sensor",
+    "relabel_after_refresh_sensor",
+    "run_failure_sensor",
+    "run_retry_sensor",
+    "search_schedule",
+]

@@ -5,11 +5,15 @@ tick evaluated late (daemon down at midnight, a busy host) still asks for the da
 meant for. Each request carries a run key built from the partition and the scheduled time:
 the daemon never launches a second run for a run key it has seen, so a restart that
 re-evaluates a tick does not double it.
+
+A platform whose previous scheduled search has not even started yet (the run queue is backed
+up: an outage, a long backfill) gets no new one: the waiting run will search the next pages
+when it starts, and piling up identical runs would only lengthen the queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -17,6 +21,7 @@ import dagster as dg
 from scout_assets.jobs import keyword_stats_job, scout_main_job
 from scout_assets.partitions import PLATFORMS, partition_key
 from sensors.cursors import utc_now
+from sensors.run_queries import WAITING, run_of_partition
 from sensors.settings import (
     SEARCH_CRON_ENV,
     STATS_CRON_ENV,
@@ -25,7 +30,9 @@ from sensors.settings import (
     search_cron,
     stats_cron,
 )
-from sensors.targets import TICK_TAG, TRIGGER_TAG
+from sensors.targets import MAIN_JOB, TICK_TAG, TRIGGER_TAG
+
+SEARCH_SCHEDULE = "search_schedule"
 
 
 def tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
@@ -38,17 +45,23 @@ def tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
     return scheduled.astimezone(UTC)
 
 
-def search_requests(tick: datetime) -> list[dg.RunRequest]:
-    """One scout_main run per platform for the tick's UTC day."""
+def search_requests(tick: datetime, instance: dg.DagsterInstance) -> list[dg.RunRequest] | dg.SkipReason:
+    """One scout_main run per platform for the tick's UTC day, unless one is still waiting."""
     day = tick.astimezone(UTC).date()
-    return [
-        dg.RunRequest(
-            run_key=f"{key}@{tick.isoformat()}",
-            partition_key=str(key),
-            tags={TRIGGER_TAG: "search_schedule", TICK_TAG: tick.isoformat()},
+    requests, waiting = [], []
+    for key in (str(partition_key(day, platform)) for platform in PLATFORMS):
+        queued = run_of_partition(instance, MAIN_JOB, key, WAITING, {TRIGGER_TAG: SEARCH_SCHEDULE})
+        if queued is not None:
+            waiting.append(f"{key}: run {queued} has not started yet")
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{key}@{tick.isoformat()}",
+                partition_key=key,
+                tags={TRIGGER_TAG: SEARCH_SCHEDULE, TICK_TAG: tick.isoformat()},
+            )
         )
-        for key in (partition_key(day, platform) for platform in PLATFORMS)
-    ]
+    return requests or dg.SkipReason("; ".join(waiting))
 
 
 def keyword_stats_request(tick: datetime) -> dg.RunRequest:
@@ -84,7 +97,7 @@ def _schedule(
 
 
 @_schedule(
-    name="search_schedule",
+    name=SEARCH_SCHEDULE,
     env=SEARCH_CRON_ENV,
     cron=search_cron,
     job=scout_main_job,
@@ -93,8 +106,8 @@ def _schedule(
         "and re-derive today's profiles, HAS and labeling queue."
     ),
 )
-def search_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
-    yield from search_requests(tick_time(context))
+def search_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+    return search_requests(tick_time(context), context.instance)
 
 
 @_schedule(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from scout_assets.jobs import keyword_stats_job, label_job, rederive_job, scout_main_job
+from scout_assets.jobs import ALL_JOBS, keyword_stats_job, label_job, scout_main_job
 
-SCOUT_JOBS = [scout_main_job, label_job, keyword_stats_job, rederive_job]
+# Every job of the code location: failures of any of them are recorded and, if transient, retried.
+SCOUT_JOBS = list(ALL_JOBS)
 SCOUT_JOB_NAMES = frozenset(job.name for job in SCOUT_JOBS)
 
 MAIN_JOB = scout_main_job.name

@@ -18,3 +18,7 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
+# The dbt manifest the Dagster definitions load (dbt parse; no database, no download).
+if [ ! -f dbt_project/target/manifest.json ] || [ -n "$(find dbt_project -newer dbt_project/target/manifest.json \( -name '*.sql' -o -name '*.yml' \) -print -quit)" ]; then
+  (source infra/scripts/env.sh && dagster-dbt project prepare-and-package --file scout_assets/assets/dbt.py >/dev/null)
+fi

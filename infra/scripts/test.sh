@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash infra/scripts/setup.sh dev
+# The dashboard's browser test drives Debian's Chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "installing Debian's chromium for the browser test ..."
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
 source infra/scripts/env.sh
 ruff check .
 exec pytest "$@"

@@ -1,0 +1,171 @@
+"""Why a Scout run failed, sorted into the two kinds that need different answers.
+
+- **transient**: the same run may well succeed later: a platform or model answered 429 or
+  5xx, a call timed out, a connection dropped, the DuckDB file was locked, an asset asked
+  Dagster to retry (``RetryRequested``) and ran out of tries, the run was interrupted.
+  Answer: launch the same partition again after a backoff.
+- **poison**: anything else (a bad request, a missing key, a bug, bad data). Running it
+  again unchanged fails again. Answer: record it; for labeling, after the second poison
+  failure of a partition, move its still-pending units to ``dead_letters`` so the queue can
+  move on and a person can look.
+
+The decision reads the errors Dagster recorded for the run (step failures, or the run's own
+failure when no step failed) down their cause chains. An error an asset's ``RetryPolicy``
+exhausted is judged by its cause: a policy retries every exception, so exhaustion alone says
+nothing about the kind. Texts are scrubbed of configured secrets and shortened before they
+are stored or logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from scout_assets.labeling.registry import raw_model_entries
+
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo  # how Dagster stores an error
+
+MAX_ERROR_CHARS = 1000
+
+# Class names of exceptions that mean "try again later", wherever they come from (ours, httpx,
+# litellm, the standard library, Dagster). Names, not classes: the errors arrive serialized.
+TRANSIENT_CLASSES = frozenset(
+    {
+        "TransientModelError",
+        "RetryRequested",
+        "DagsterExecutionInterruptedError",
+        "WarehouseLockedError",
+        "TimeoutError",
+        "TimeoutException",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "WriteTimeout",
+        "PoolTimeout",
+        "ConnectError",
+        "ReadError",
+        "RemoteProtocolError",
+        "ConnectionError",
+        "ConnectionResetError",
+        "ConnectionRefusedError",
+        "BrokenPipeError",
+        "RateLimitError",
+        "ServiceUnavailableError",
+        "InternalServerError",
+        "APIConnectionError",
+        "Timeout",
+    }
+)
+# Wrappers that say nothing about the kind by themselves: look at their causes.
+NEUTRAL_CLASSES = frozenset({"RetryRequestedFromPolicy", "DagsterExecutionStepExecutionError"})
+# Texts of the HTTP client and the labelers: "gave up: HTTP 503", "timeout after 30s", ...
+TRANSIENT_TEXT = re.compile(
+    r"\bHTTP (?:408|425|429|5\d\d)\b|\bgave up:|\btime(?:d)?[ -]?out\b|\brate[ -]?limit|"
+    r"temporarily unavailable|\bstayed locked\b",
+    re.IGNORECASE,
+)
+POISON_TEXT = re.compile(r"\bis not retryable\b", re.IGNORECASE)
+
+# Variables that may hold a secret; the model keys' names come from config/models.yaml.
+_SECRET_VARIABLES = ("TWITTERX_APIKEY", "SCOUT_WAREHOUSE_URL", "DAGSTER_PG_PASSWORD", "AWS_SECRET_ACCESS_KEY")
+_MIN_SECRET_LENGTH = 6
+
+
+class FailureKind(StrEnum):
+    TRANSIENT = "transient"
+    POISON = "poison"
+
+
+@dataclass(frozen=True)
+class FailureSummary:
+    """The kind of one run's failure, the error it rests on and why it was judged so."""
+
+    kind: FailureKind
+    error_class: str
+    message: str
+    evidence: str
+
+
+def error_chain(error: SerializableErrorInfo) -> Iterator[SerializableErrorInfo]:
+    """``error`` and everything it was caused by or raised during, depth first."""
+    yield error
+    for link in (error.cause, error.context):
+        if link is not None:
+            yield from error_chain(link)
+
+
+def _judge_one(error: SerializableErrorInfo) -> tuple[FailureKind, SerializableErrorInfo, str]:
+    chain = list(error_chain(error))
+    for link in chain:
+        if POISON_TEXT.search(link.message or ""):
+            return FailureKind.POISON, link, "the error says it is not retryable"
+    for link in chain:
+        if link.cls_name in TRANSIENT_CLASSES:
+            return FailureKind.TRANSIENT, link, f"{link.cls_name} is transient"
+        found = TRANSIENT_TEXT.search(link.message or "")
+        if found:
+            return FailureKind.TRANSIENT, link, f"the error mentions {found.group(0)!r}"
+    root = next((link for link in chain if link.cls_name not in NEUTRAL_CLASSES), chain[-1])
+    return FailureKind.POISON, root, f"{root.cls_name} is not a known transient error"
+
+
+def classify_errors(errors: Sequence[SerializableErrorInfo]) -> FailureSummary:
+    """Transient only if every failed step's error is; a run without any error is transient.
+
+    A run that failed with no recorded error (its worker died, the host went away) is an
+    infrastructure problem: trying again is the right answer, and attempts are bounded.
+    """
+    if not errors:
+        return FailureSummary(
+            FailureKind.TRANSIENT, "unknown", "the run failed without a recorded error", "no error recorded"
+        )
+    judged = [_judge_one(error) for error in errors]
+    decisive = next((j for j in judged if j[0] is FailureKind.POISON), judged[0])
+    kind, link, evidence = decisive
+    return FailureSummary(kind, link.cls_name or "unknown", scrub(link.message or ""), evidence)
+
+
+def run_errors(instance: dg.DagsterInstance, run_id: str) -> list[SerializableErrorInfo]:
+    """The errors of a failed run's failed steps, else of the run's own failure event."""
+    errors = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        event = entry.dagster_event
+        data = event.step_failure_data if event is not None else None
+        if data is not None and data.error is not None:
+            errors.append(data.error)
+    if errors:
+        return errors
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
+        event = entry.dagster_event
+        error = getattr(event.event_specific_data, "error", None) if event is not None else None
+        if error is not None:
+            errors.append(error)
+    return errors
+
+
+def classify_run(instance: dg.DagsterInstance, run_id: str) -> FailureSummary:
+    return classify_errors(run_errors(instance, run_id))
+
+
+def scrub(text: str) -> str:
+    """``text`` without the values of secret-holding variables, cut to ``MAX_ERROR_CHARS``."""
+    names = list(_SECRET_VARIABLES)
+    with suppress(ValueError):  # an unreadable models file must not hide the failure being reported
+        names += [
+            entry["api_key_env"]
+            for entry in raw_model_entries().values()
+            if isinstance(entry, dict) and entry.get("api_key_env")
+        ]
+    for name in names:
+        secret = os.environ.get(name)
+        if secret and len(secret) >= _MIN_SECRET_LENGTH:
+            text = text.replace(secret, f"<{name}>")
+    text = text.strip()
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

@@ -1,0 +1,194 @@
+"""``run_failure_sensor``: every failed run is recorded, and labeling poison is dead-lettered.
+
+For each failed run of the code location the sensor decides the failure's kind (``failure_kinds``)
+and writes one row to the ``run_failures`` warehouse table: job, partition, attempt, kind,
+the error it rests on, and what happens next:
+
+- ``retry_scheduled``: transient and attempts are left; ``run_retries.py`` re-launches the
+  partition once ``retry_at`` has passed (2**attempt minutes after the failure);
+- ``gave_up``: transient, but the run was already attempt ``MAX_RUN_ATTEMPTS``;
+- ``recorded``: poison; a person reads the error;
+- ``dead_lettered``: poison, on a ``scout_label`` partition whose runs failed with a poison
+  error twice in a row (no success in between): the partition's still-pending units move to
+  ``dead_letters`` so they stop being retried, until a person re-queues them
+  (docs/operations.md).
+
+Retries are not launched from here: a run-status sensor sees each failure once and cannot
+wait, so a backoff needs a sensor that looks again later. Retry decisions are taken from the
+Dagster instance, not from this table, so they happen even when the warehouse is what failed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from resources.warehouse import Warehouse, WarehouseError
+from resources.warehouse.schema import DEAD_LETTERS, TABLES, polars_schema
+from scout_assets.labeling.queue import pending_units
+from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
+from scout_assets.partitions import split_model_partition_key
+from sensors.cursors import naive_utc, utc_now
+from sensors.failure_kinds import FailureKind, FailureSummary, classify_run
+from sensors.settings import MAX_RUN_ATTEMPTS, POISON_FAILURES_TO_DEAD_LETTER, retry_backoff
+from sensors.targets import ATTEMPT_TAG, LABEL_JOB, PARTITION_TAG, RETRY_OF_TAG
+
+SENSOR_NAME = "run_failure_sensor"
+RUN_FAILURES_TABLE = "run_failures"
+
+
+def run_attempt(run: dg.DagsterRun) -> int:
+    """Which attempt ``run`` was: its ``scout/attempt`` tag, 1 when absent or unreadable."""
+    try:
+        return max(1, int(run.tags.get(ATTEMPT_TAG, "1")))
+    except ValueError:
+        return 1
+
+
+def failed_at(instance: dg.DagsterInstance, run_id: str, default: datetime) -> datetime:
+    """When the run ended (aware UTC), from the instance's run record."""
+    record = instance.get_run_record_by_id(run_id)
+    end = record.end_time if record is not None else None
+    return datetime.fromtimestamp(end, UTC) if end else default
+
+
+def poison_streak(instance: dg.DagsterInstance, run: dg.DagsterRun, limit: int = 20) -> int:
+    """Poison failures of ``run``'s (job, partition) since its last success, newest first.
+
+    Transient failures in between neither count nor break the streak: they say nothing about
+    whether the work itself is poison.
+    """
+    key = run.tags.get(PARTITION_TAG)
+    if key is None:
+        return 0
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=run.job_name, tags={PARTITION_TAG: key}), limit=limit
+    )
+    streak = 0
+    for record in records:
+        status = record.dagster_run.status
+        if status == dg.DagsterRunStatus.SUCCESS:
+            break
+        if status == dg.DagsterRunStatus.FAILURE and (
+            classify_run(instance, record.dagster_run.run_id).kind is FailureKind.POISON
+        ):
+            streak += 1
+    return streak
+
+
+def dead_letter_partition(
+    warehouse: Warehouse, partition_key: str, summary: FailureSummary, failures: int, now: datetime
+) -> int:
+    """Move the still-pending units of a (day, model) partition to ``dead_letters``; return how many."""
+    day, model = split_model_partition_key(partition_key)
+    settings = load_labeling_settings()
+    error = f"{failures} runs of scout_label {partition_key} failed: {summary.error_class}: {summary.message}"
+    frames = []
+    for audience in settings.audiences:
+        pending = pending_units(warehouse, day, model, audience, settings.min_has, relabel=False)
+        frames.append(
+            pending.select("platform", "platform_id", "handle").with_columns(
+                pl.lit(model).alias("model"),
+                pl.lit(audience).alias("audience"),
+                pl.lit(failures).alias("failures"),
+                pl.lit(error[:1000]).alias("last_error"),
+                pl.lit(naive_utc(now)).alias("dead_at"),
+                pl.lit(None).alias("requeued_at"),
+            )
+        )
+    rows = pl.concat(frames, how="vertical_relaxed").select(DEAD_LETTERS.column_names)
+    rows = rows.cast(polars_schema(DEAD_LETTERS.columns))
+    if rows.is_empty():
+        return 0
+    return warehouse.upsert("dead_letters", rows)
+
+
+def record_failure(warehouse: Warehouse, row: dict, log) -> bool:
+    """Append one row to ``run_failures`` (False, logged, while schema.py does not declare it)."""
+    table = TABLES.get(RUN_FAILURES_TABLE)
+    if table is None:
+        log.warning(
+            f"{SENSOR_NAME}: schema.py declares no {RUN_FAILURES_TABLE!r} table; failure not recorded"
+        )
+        return False
+    warehouse.ensure_schema()  # the table may be newer than the last run's schema sync
+    warehouse.append(RUN_FAILURES_TABLE, pl.DataFrame([row], schema=polars_schema(table.columns)))
+    return True
+
+
+def handle_run_failure(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, warehouse: Warehouse, now: datetime, log
+) -> dict:
+    """Classify one failed run, dead-letter if due, record it; return the recorded row."""
+    summary = classify_run(instance, run.run_id)
+    attempt = run_attempt(run)
+    ended = failed_at(instance, run.run_id, now)
+    partition = run.tags.get(PARTITION_TAG)
+    retry_at = None
+    dead = 0
+    if summary.kind is FailureKind.TRANSIENT:
+        if attempt < MAX_RUN_ATTEMPTS:
+            action, retry_at = "retry_scheduled", ended + retry_backoff(attempt)
+        else:
+            action = "gave_up"
+    else:
+        action = "recorded"
+        if run.job_name == LABEL_JOB and partition is not None:
+            streak = poison_streak(instance, run)
+            if streak >= POISON_FAILURES_TO_DEAD_LETTER:
+                dead = dead_letter_partition(warehouse, partition, summary, streak, now)
+                action = "dead_lettered"
+    row = {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "partition_key": partition,
+        "attempt": attempt,
+        "retry_of": run.tags.get(RETRY_OF_TAG),
+        "failure_kind": summary.kind.value,
+        "error_class": summary.error_class,
+        "error": summary.message,
+        "evidence": summary.evidence,
+        "action": action,
+        "dead_letters": dead,
+        "failed_at": naive_utc(ended),
+        "retry_at": naive_utc(retry_at) if retry_at else None,
+        "recorded_at": naive_utc(now),
+    }
+    record_failure(warehouse, row, log)
+    return row
+
+
+def describe(row: dict) -> str:
+    text = (
+        f"{row['job_name']} {row['partition_key'] or ''} run {row['run_id']} (attempt {row['attempt']}/"
+        f"{MAX_RUN_ATTEMPTS}) failed, {row['failure_kind']} ({row['evidence']}): {row['action']}"
+    )
+    if row["retry_at"] is not None:
+        text += f" at {row['retry_at']:%Y-%m-%d %H:%M:%S} UTC"
+    if row["action"] == "dead_lettered":
+        text += f" ({row['dead_letters']} pending units)"
+    return text
+
+
+@dg.run_failure_sensor(
+    name=SENSOR_NAME,
+    # None: every job of the code location, including the implicit asset jobs that the
+    # automation-condition sensor launches (they carry no job name of ours).
+    monitored_jobs=None,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Records every failed Scout run in run_failures (transient or poison, and what happens next); "
+        "dead-letters a labeling partition's pending units after two poison failures in a row."
+    ),
+)
+def run_failure_sensor(context: dg.RunFailureSensorContext, warehouse: Warehouse) -> None:
+    # Returning None lets Dagster hand this sensor every failed run of a tick, not one per tick.
+    run = context.dagster_run
+    try:
+        row = handle_run_failure(context.instance, run, warehouse, utc_now(), context.log)
+    except (WarehouseError, LabelingSettingsError) as exc:
+        context.log.error(f"{SENSOR_NAME}: could not record the failure of run {run.run_id}: {exc}")
+        return
+    context.log.info(describe(row))

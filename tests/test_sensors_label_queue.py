@@ -1,0 +1,193 @@
+"""``label_queue_sensor`` tick by tick against a real warehouse and a real (ephemeral) Dagster instance.
+
+Ticks are evaluated at chosen times through ``label_queue_tick`` (the sensor body with ``now``
+as a parameter); the last tests invoke the registered sensor itself at the real current time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from resources.models import LabelModel, model_resource_key
+from resources.warehouse import Warehouse
+from scout_assets.labeling.draw import draw_labeling_models
+from scout_assets.labeling.queue import pending_units
+from scout_assets.labeling.registry import load_model_registry
+from scout_assets.labeling.settings import load_labeling_settings
+from sensors.label_queue import label_queue_sensor, label_queue_tick
+from sensors.queue_state import queue_states
+from sensors.settings import LABEL_LOOKBACK_ENV, LABEL_MAX_WAIT_ENV
+from tests.sensors_fixtures import add_dead_letter, add_label_failure, add_labels, seed_queue, stand_in_job
+
+MODEL = "local-minilm"  # probability 1.0 and no key: always drawn
+BATCH = load_model_registry()[MODEL].batch_size
+SETTINGS = load_labeling_settings()
+AUDIENCE = SETTINGS.audiences[0]
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+TODAY = NOW.date()
+KEY = f"{TODAY.isoformat()}|{MODEL}"
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return (NOW - timedelta(minutes=minutes)).replace(tzinfo=None)
+
+
+def ids(count: int, start: int = 0) -> list[str]:
+    return [str(1000 + i) for i in range(start, start + count)]
+
+
+@pytest.fixture
+def instance():
+    return dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(autouse=True)
+def defaults(monkeypatch):
+    for name in (LABEL_MAX_WAIT_ENV, LABEL_LOOKBACK_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
+def local_only_draw(seed: int, available: bool = True):
+    """The real seeded draw, with only the local model able to run (no provider key in tests)."""
+    resources = {model_resource_key(MODEL): LabelModel(alias=MODEL)} if available else {}
+    return draw_labeling_models(seed, resources=resources)
+
+
+def tick(warehouse, instance, cursor=None, now=NOW, available=True) -> dg.SensorResult:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    return label_queue_tick(context, warehouse, now, draw=local_only_draw(int(now.timestamp()), available))
+
+
+def skip_text(result: dg.SensorResult) -> str:
+    assert not result.run_requests, f"expected a skip, got {result.run_requests}"
+    return result.skip_reason.skip_message
+
+
+def test_aggregate_pending_matches_the_assets_pending_units(warehouse):
+    """The sensor's per-day aggregate and the asset's row query agree on every kind of unit."""
+    seed_queue(warehouse, TODAY, ids(10), queued_at=minutes_ago(30))
+    seed_queue(warehouse, TODAY, ids(3, 10), queued_at=minutes_ago(20), bio="")  # no bio: never sent
+    seed_queue(warehouse, TODAY, ids(2, 13), queued_at=minutes_ago(20), has=0.5)  # below min_has
+    seed_queue(warehouse, TODAY, ids(4), queued_at=minutes_ago(10), platform="bluesky")
+    add_labels(warehouse, TODAY, ids(2), MODEL, AUDIENCE)  # done by this model
+    add_labels(warehouse, TODAY, ids(3, 2), "claude-haiku-4.5", AUDIENCE)  # done by another model only
+    add_dead_letter(warehouse, ids(1, 5)[0], MODEL, AUDIENCE)  # dead: out of the queue
+    add_dead_letter(warehouse, ids(1, 6)[0], MODEL, AUDIENCE, requeued_at=datetime(2026, 3, 1))  # back in
+
+    expected = pending_units(warehouse, TODAY, MODEL, AUDIENCE, SETTINGS.min_has, relabel=False)
+    [state] = queue_states(warehouse, MODEL, (AUDIENCE,), [TODAY], SETTINGS.min_has)
+    assert state.pending == expected.height == 10 - 2 - 1 + 4
+    assert state.oldest_queued_at == minutes_ago(30)
+
+
+def test_below_batch_skips_and_says_what_it_saw(duckdb_warehouse, instance):
+    seed_queue(duckdb_warehouse, TODAY, ids(12), queued_at=minutes_ago(5))
+    text = skip_text(tick(duckdb_warehouse, instance))
+    assert f"12 pending for {MODEL} on {TODAY}, batch {BATCH}, oldest 5 min" in text
+
+
+def test_a_full_batch_launches_the_partition_with_the_draw_in_its_tags(duckdb_warehouse, instance):
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
+    result = tick(duckdb_warehouse, instance)
+    [request] = result.run_requests
+    assert request.partition_key == KEY
+    draw = local_only_draw(int(NOW.timestamp()))
+    assert {k: request.tags[k] for k in draw.tags(MODEL)} == draw.tags(MODEL)
+    assert request.tags["scout/draw_seed"] == str(int(NOW.timestamp()))
+    assert request.tags["scout/reason"] == "batch"
+    assert request.tags["scout/pending"] == str(BATCH)
+    assert request.run_key.startswith(f"{KEY}@")
+
+
+def test_cursor_survives_a_restart_same_state_never_twice_new_content_again(duckdb_warehouse, instance):
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
+    first = tick(duckdb_warehouse, instance)
+    assert len(first.run_requests) == 1
+
+    # "restart": a fresh context that knows only the stored cursor, a minute later
+    again = tick(duckdb_warehouse, instance, cursor=first.cursor, now=NOW + timedelta(minutes=1))
+    assert "already launched for this queue state" in skip_text(again)
+
+    seed_queue(duckdb_warehouse, TODAY, ids(1, BATCH), queued_at=minutes_ago(1))
+    after_new = tick(duckdb_warehouse, instance, cursor=again.cursor, now=NOW + timedelta(minutes=2))
+    [request] = after_new.run_requests
+    assert request.run_key != first.run_requests[0].run_key
+    assert request.tags["scout/pending"] == str(BATCH + 1)
+
+
+def test_a_lost_cursor_still_gives_the_same_run_key_for_the_same_state(duckdb_warehouse, instance):
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
+    first = tick(duckdb_warehouse, instance)
+    lost = tick(duckdb_warehouse, instance, cursor="not json", now=NOW + timedelta(minutes=3))
+    assert [r.run_key for r in lost.run_requests] == [r.run_key for r in first.run_requests]
+
+
+def test_a_label_failure_is_a_new_state(duckdb_warehouse, instance):
+    """A run that could not label some units leaves them pending; the failure makes a retry possible."""
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
+    first = tick(duckdb_warehouse, instance)
+    add_label_failure(duckdb_warehouse, TODAY, ids(1)[0], MODEL, AUDIENCE)
+    second = tick(duckdb_warehouse, instance, cursor=first.cursor)
+    assert len(second.run_requests) == 1
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_max_wait_launches_a_partial_batch(duckdb_warehouse, instance, monkeypatch):
+    monkeypatch.setenv(LABEL_MAX_WAIT_ENV, "45")
+    seed_queue(duckdb_warehouse, TODAY, ids(3), queued_at=minutes_ago(44))
+    assert "3 pending" in skip_text(tick(duckdb_warehouse, instance))
+    [request] = tick(duckdb_warehouse, instance, now=NOW + timedelta(minutes=1)).run_requests
+    assert request.partition_key == KEY and request.tags["scout/reason"] == "max_wait"
+
+
+def test_yesterday_is_watched_and_older_days_are_not(duckdb_warehouse, instance, monkeypatch):
+    yesterday, older = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
+    seed_queue(duckdb_warehouse, yesterday, ids(BATCH), queued_at=minutes_ago(60 * 20))
+    seed_queue(duckdb_warehouse, older, ids(BATCH, 100), queued_at=minutes_ago(60 * 40))
+    result = tick(duckdb_warehouse, instance)
+    assert [r.partition_key for r in result.run_requests] == [f"{yesterday}|{MODEL}"]
+    monkeypatch.setenv(LABEL_LOOKBACK_ENV, "0")
+    assert "nothing pending" in skip_text(tick(duckdb_warehouse, instance))
+
+
+def test_an_unfinished_run_of_the_partition_holds_the_next_one_back(duckdb_warehouse, instance):
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
+    queued = instance.create_run_for_job(
+        stand_in_job("scout_label", None),
+        status=dg.DagsterRunStatus.NOT_STARTED,
+        tags={"dagster/partition": KEY},
+    )
+    assert f"run {queued.run_id} has not finished yet" in skip_text(tick(duckdb_warehouse, instance))
+    instance.report_run_canceled(queued)
+    assert len(tick(duckdb_warehouse, instance).run_requests) == 1
+
+
+def test_no_model_drawn_launches_nothing(duckdb_warehouse, instance):
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
+    text = skip_text(tick(duckdb_warehouse, instance, available=False))
+    assert "no model drawn this tick" in text and "no key" in text
+
+
+def test_a_warehouse_without_tables_is_a_skip_not_a_crash(tmp_path, instance):
+    empty = Warehouse(url=f"duckdb:///{tmp_path}/empty.duckdb")
+    text = skip_text(tick(empty, instance))
+    assert text.startswith("cannot read the labeling queue")
+
+
+def test_the_registered_sensor_runs_at_the_current_time(duckdb_warehouse, instance, monkeypatch):
+    """The sensor itself (real clock, real seeded draw), with provider keys cleared."""
+    for spec in load_model_registry().values():
+        if spec.api_key_env:
+            monkeypatch.delenv(spec.api_key_env, raising=False)
+    now = datetime.now(UTC)
+    seed_queue(duckdb_warehouse, now.date(), ids(BATCH), queued_at=now.replace(tzinfo=None))
+    context = dg.build_sensor_context(instance=instance, resources={"warehouse": duckdb_warehouse})
+    result = label_queue_sensor(context)
+    assert [r.partition_key for r in result.run_requests] == [f"{now.date()}|{MODEL}"]
+    seed = int(result.run_requests[0].tags["scout/draw_seed"])
+    assert abs(seed - now.timestamp()) < 3600  # the seed is the tick's time, not a constant
+    assert label_queue_sensor.job_name == "scout_label"
+    assert label_queue_sensor.default_status == dg.DefaultSensorStatus.RUNNING
