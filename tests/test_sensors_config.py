@@ -78,6 +78,7 @@ def test_first_tick_records_and_launches_nothing_then_nothing_changes(config):
 
 
 def test_a_keyword_edit_refreshes_todays_keywords_on_every_platform(config):
+    original = config.keyword_file.read_text()
     first = tick(config, None)
     add_keyword(config, "sensor test keyword one,*,#research,true")
     result = tick(config, first.cursor)
@@ -88,6 +89,11 @@ def test_a_keyword_edit_refreshes_todays_keywords_on_every_platform(config):
         assert request.tags["scout/reason"].startswith("keywords:")
     # the change is consumed: the next tick (a restart from the stored cursor) launches nothing
     assert skip_text(tick(config, result.cursor)) == "no config change"
+    # reverting the edit is a change too, under new run keys (the daemon would drop reused ones)
+    config.keyword_file.write_text(original)
+    reverted = tick(config, result.cursor)
+    assert len(reverted.run_requests) == len(PLATFORMS)
+    assert not {r.run_key for r in reverted.run_requests} & {r.run_key for r in result.run_requests}
 
 
 def test_a_broken_keyword_file_names_file_and_line_and_keeps_the_cursor(config):
