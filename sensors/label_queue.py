@@ -125,6 +125,10 @@ def label_queue_tick(
                     )
                 )
     except WarehouseError as exc:
+        if "does not exist" in str(exc):  # a new deployment: no run has created the tables yet
+            return dg.SensorResult(
+                skip_reason="the warehouse has no Scout tables yet; the first scout_main run creates them"
+            )
         return dg.SensorResult(skip_reason=f"cannot read the labeling queue, nothing launched: {exc}")
 
     requests = []

@@ -96,3 +96,16 @@ def test_changed_has_config_is_visible_and_backfilled(warehouse, sandbox, monkey
     joined = before.join(after, on=["platform", "platform_id", "partition_date"], suffix="_new")
     assert joined.height == before.height
     assert (joined["has_new"] <= joined["has"]).all() and (joined["has_new"] < joined["has"]).any()
+
+
+def test_backfill_keys_for_the_cli():
+    from datetime import date
+
+    from scout_assets.backfill_keys import last_days
+
+    assert last_days(2, until=date(2026, 3, 2)) == (
+        "2026-03-01|bluesky,2026-03-01|twitter,2026-03-02|bluesky,2026-03-02|twitter"
+    )
+    assert last_days(2, model="local-minilm", until=date(2026, 3, 2)) == (
+        "2026-03-01|local-minilm,2026-03-02|local-minilm"
+    )

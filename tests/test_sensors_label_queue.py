@@ -173,8 +173,9 @@ def test_no_model_drawn_launches_nothing(duckdb_warehouse, instance):
 
 def test_a_warehouse_without_tables_is_a_skip_not_a_crash(tmp_path, instance):
     empty = Warehouse(url=f"duckdb:///{tmp_path}/empty.duckdb")
-    text = skip_text(tick(empty, instance))
-    assert text.startswith("cannot read the labeling queue")
+    assert skip_text(tick(empty, instance)).startswith("the warehouse has no Scout tables yet")
+    unreachable = Warehouse(url="postgresql://scout@127.0.0.1:9/nowhere")  # nothing listens on port 9
+    assert skip_text(tick(unreachable, instance)).startswith("cannot read the labeling queue")
 
 
 def test_the_registered_sensor_runs_at_the_current_time(duckdb_warehouse, instance, monkeypatch):
