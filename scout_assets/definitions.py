@@ -16,6 +16,7 @@ from scout_assets.assets import (
 )
 from scout_assets.jobs import ALL_JOBS
 from scout_assets.resources_binding import build_resources
+from sensors import SCHEDULES, SENSORS
 
 # Evaluates every asset's automation condition (derived assets following their upstream, dbt
 # marts following the tables they read). Running by default: Scout runs without a person.
@@ -31,6 +32,7 @@ defs = dg.Definitions(
         [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats, dbt]
     ),
     jobs=ALL_JOBS,
-    sensors=[automation_sensor],
+    schedules=SCHEDULES,
+    sensors=[automation_sensor, *SENSORS],
     resources=build_resources(),
 )

@@ -105,25 +105,12 @@ def label_queue_tick(
     days = watched_days(now, label_lookback_days())
     max_wait = label_max_wait()
 
-    verdicts: list[Verdict] = []
     try:
-        for alias in draw.selected:
-            for queue in queue_states(warehouse, alias, settings.audiences, days, settings.min_has):
-                unfinished = None
-                if queue.pending and launched.get(queue.partition_key) != queue.fingerprint:
-                    unfinished = run_of_partition(
-                        context.instance, LABEL_JOB, queue.partition_key, UNFINISHED
-                    )
-                verdicts.append(
-                    judge(
-                        queue,
-                        batch_sizes[alias],
-                        max_wait,
-                        now,
-                        launched.get(queue.partition_key),
-                        unfinished,
-                    )
-                )
+        verdicts = [
+            _judge_with_runs(context.instance, queue, batch_sizes[alias], max_wait, now, launched)
+            for alias in draw.selected
+            for queue in queue_states(warehouse, alias, settings.audiences, days, settings.min_has)
+        ]
     except WarehouseError as exc:
         if "does not exist" in str(exc):  # a new deployment: no run has created the tables yet
             return dg.SensorResult(
@@ -159,6 +146,22 @@ def label_queue_tick(
         context.log.info(summary)
         return dg.SensorResult(run_requests=requests, cursor=new_cursor)
     return dg.SensorResult(skip_reason=summary, cursor=new_cursor)
+
+
+def _judge_with_runs(
+    instance: dg.DagsterInstance,
+    queue: PartitionQueue,
+    batch_size: int,
+    max_wait: timedelta,
+    now: datetime,
+    launched: dict[str, str],
+) -> Verdict:
+    """``judge`` one partition, asking the instance about unfinished runs only when it matters."""
+    recorded = launched.get(queue.partition_key)
+    unfinished = None
+    if queue.pending and recorded != queue.fingerprint:
+        unfinished = run_of_partition(instance, LABEL_JOB, queue.partition_key, UNFINISHED)
+    return judge(queue, batch_size, max_wait, now, recorded, unfinished)
 
 
 def _minutes(delta: timedelta) -> int:

@@ -324,6 +324,32 @@ KEYWORD_STATS = Table(
     partition_columns=("day",),
 )
 
+RUN_FAILURES = Table(
+    name="run_failures",
+    description=(
+        "One failed run of a Scout job: how it was classified (transient or poison), the error it "
+        "rests on, and what automation does next (retry_scheduled, gave_up, recorded, dead_lettered). Append-only."
+    ),
+    columns=(
+        ("run_id", "text"),
+        ("job_name", "text"),
+        ("partition_key", "text"),
+        ("attempt", "int"),
+        ("retry_of", "text"),
+        ("failure_kind", "text"),
+        ("error_class", "text"),
+        ("error", "text"),
+        ("evidence", "text"),
+        ("action", "text"),
+        ("dead_letters", "int"),
+        ("failed_at", "timestamp"),
+        ("retry_at", "timestamp"),
+        ("recorded_at", "timestamp"),
+    ),
+    key=("run_id",),
+    indexes=(("job_name", "partition_key"),),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -339,6 +365,7 @@ TABLES: dict[str, Table] = {
         LABEL_FAILURES,
         DEAD_LETTERS,
         KEYWORD_STATS,
+        RUN_FAILURES,
     )
 }
 
