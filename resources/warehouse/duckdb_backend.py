@@ -26,8 +26,24 @@ from resources.warehouse.sql import DUCKDB, Dialect
 _stage_numbers = itertools.count(1)
 
 
-def _is_lock_conflict(exc: Exception) -> bool:
+def is_lock_conflict(exc: BaseException) -> bool:
+    """True when DuckDB refused the file because another process holds its lock."""
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def open_duckdb(path: Path, *, timeout: float, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open ``path``, waiting with backoff (up to ``timeout`` seconds) while another process holds it.
+
+    The one place that knows how to wait for the file: the warehouse backend opens it for
+    writing, the dashboard read-only. A lock held past ``timeout`` re-raises DuckDB's error;
+    callers turn it into their own message.
+    """
+    for attempt in stamina.retry_context(
+        on=is_lock_conflict, attempts=100, timeout=timeout, wait_initial=0.05, wait_max=2.0, wait_jitter=0.1
+    ):
+        with attempt:
+            return duckdb.connect(str(path), read_only=read_only)
+    raise AssertionError("unreachable: stamina either returns a connection or raises")  # pragma: no cover
 
 
 class DuckDBSession:
@@ -75,24 +91,14 @@ class DuckDBBackend:
         """Open the file, waiting (with backoff) while another process holds its lock."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            for attempt in stamina.retry_context(
-                on=_is_lock_conflict,
-                attempts=100,
-                timeout=self.lock_timeout,
-                wait_initial=0.05,
-                wait_max=2.0,
-                wait_jitter=0.1,
-            ):
-                with attempt:
-                    return duckdb.connect(str(self.path))
+            return open_duckdb(self.path, timeout=self.lock_timeout)
         except duckdb.IOException as exc:
-            if _is_lock_conflict(exc):
+            if is_lock_conflict(exc):
                 raise WarehouseLockedError(
                     f"warehouse {self.display} stayed locked by another process for "
                     f"{self.lock_timeout:g}s; is a long Dagster run, dbt or a DuckDB shell holding it? ({exc})"
                 ) from exc
             raise
-        raise AssertionError("unreachable: stamina either returns a connection or raises")  # pragma: no cover
 
     @contextmanager
     def session(self) -> Iterator[DuckDBSession]:

@@ -12,20 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-import stamina
 
+from resources.warehouse.duckdb_backend import is_lock_conflict, open_duckdb
 from resources.warehouse.location import WarehouseLocation
 from scout_assets.dashboard.queries import Query
 
 
 class MartsUnavailable(RuntimeError):
     """The marts cannot be read now: no warehouse, marts not built yet, or a writer holds the file."""
-
-
-def _is_lock_conflict(exc: Exception) -> bool:
-    import duckdb
-
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
 @dataclass(frozen=True)
@@ -53,27 +47,19 @@ class MartReader:
                 f"no warehouse at {self.describe()}: materialize the assets, then build the marts (dbt build)"
             )
         try:
-            for attempt in stamina.retry_context(
-                on=_is_lock_conflict,
-                attempts=50,
-                timeout=self.lock_wait_seconds,
-                wait_initial=0.1,
-                wait_max=1.0,
-            ):
-                with attempt, duckdb.connect(str(path), read_only=True) as con:
-                    return con.sql(query.sql, params=list(query.params)).pl()
+            with open_duckdb(path, timeout=self.lock_wait_seconds, read_only=True) as con:
+                return con.sql(query.sql, params=list(query.params)).pl()
         except duckdb.CatalogException as exc:
             raise MartsUnavailable(
                 f"the marts are not built in {self.describe()} yet (run dbt build): {exc}"
             ) from exc
         except duckdb.IOException as exc:
-            if _is_lock_conflict(exc):
+            if is_lock_conflict(exc):
                 raise MartsUnavailable(
                     f"{self.describe()} stayed locked by a writer (a Dagster run or dbt) for "
                     f"{self.lock_wait_seconds:g}s; reload in a moment"
                 ) from exc
             raise
-        raise AssertionError("unreachable: stamina returns or raises")  # pragma: no cover
 
     def _read_postgres(self, query: Query) -> pl.DataFrame:
         import adbc_driver_postgresql.dbapi as pg
