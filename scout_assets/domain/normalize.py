@@ -41,6 +41,11 @@ _OPAQUE_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
 
 
+def child_path(path: str, key: str) -> str:
+    """The dotted field path of ``key`` under ``path``, as payload errors name fields."""
+    return f"{path}.{key}" if path else key
+
+
 def normalize_string(s: str | None) -> str | None:
     """Clean free text the predecessor's way; ``None`` when nothing is left.
 

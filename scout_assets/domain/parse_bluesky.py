@@ -36,6 +36,7 @@ from typing import Any
 from resources.warehouse.schema import PROFILE_COLUMNS
 from scout_assets.domain.errors import PayloadContext
 from scout_assets.domain.normalize import (
+    child_path,
     decode_json_body,
     normalize_string,
     parse_timestamp_text,
@@ -61,15 +62,11 @@ class BlueskySearchPage:
     cursor: str | None
 
 
-def _child(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
 def _checked_view(view: Any, path: str, ctx: PayloadContext) -> dict:
     """A profile view as a plain dict, after checking the two keys the lexicon requires."""
     view = require_mapping(view, path or "<body>", ctx)
-    require_str(view.get("did"), _child(path, "did"), ctx)
-    require_str(view.get("handle"), _child(path, "handle"), ctx)
+    require_str(view.get("did"), child_path(path, "did"), ctx)
+    require_str(view.get("handle"), child_path(path, "handle"), ctx)
     return dict(view)
 
 
@@ -111,12 +108,12 @@ def parse_bluesky_profiles(payload: Mapping | str | bytes, keyword: str) -> list
         path = "response"
         body = require_mapping(body["response"], path, ctx)
     if "profiles" in body:
-        where = _child(path, "profiles")
+        where = child_path(path, "profiles")
         profiles = require_list(body["profiles"], where, ctx)
         return [_checked_view(view, f"{where}[{i}]", ctx) for i, view in enumerate(profiles)]
     if "did" in body or "handle" in body:
         return [_checked_view(body, path, ctx)]
-    raise ctx.error(_child(path, "profiles"), _missing_list_detail(body))
+    raise ctx.error(child_path(path, "profiles"), _missing_list_detail(body))
 
 
 class _Views:

@@ -31,6 +31,7 @@ from typing import Any
 from resources.warehouse.schema import PROFILE_COLUMNS
 from scout_assets.domain.errors import PayloadContext
 from scout_assets.domain.normalize import (
+    child_path,
     decode_json_body,
     describe,
     normalize_string,
@@ -82,10 +83,6 @@ class TwitterPage:
     cursor: str | None
 
 
-def _child(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
 def _dig(user: Mapping, path: str, keys: tuple[str, ...], ctx: PayloadContext) -> tuple[Any, str]:
     """The value at ``keys`` under ``user`` (``None`` if any level is absent) and its path."""
     node: Any = user
@@ -96,8 +93,8 @@ def _dig(user: Mapping, path: str, keys: tuple[str, ...], ctx: PayloadContext) -
         if not isinstance(node, Mapping):
             raise ctx.error(here, f"must be an object, got {describe(node)}")
         node = node.get(key)
-        here = _child(here, key)
-    return node, _child(path, ".".join(keys))
+        here = child_path(here, key)
+    return node, child_path(path, ".".join(keys))
 
 
 def _lookup(user: Mapping, path: str, column: str, shape: str, ctx: PayloadContext) -> tuple[Any, str]:
@@ -116,10 +113,10 @@ def _lookup(user: Mapping, path: str, column: str, shape: str, ctx: PayloadConte
 def _source_shape(user: Mapping, path: str, ctx: PayloadContext) -> str:
     legacy = user.get("legacy")
     if legacy is not None:
-        require_mapping(legacy, _child(path, "legacy"), ctx)
+        require_mapping(legacy, child_path(path, "legacy"), ctx)
     core = user.get("core")
     if core is not None:
-        require_mapping(core, _child(path, "core"), ctx)
+        require_mapping(core, child_path(path, "core"), ctx)
     # A user-level "core" block only exists since the 2026 shapes; "legacy" next to it means
     # the transitional shape that still keeps the counts there.
     if core:
@@ -132,7 +129,7 @@ def _platform_id(user: Mapping, path: str, ctx: PayloadContext) -> str:
     # Ids are strings on the wire; an integer id (some proxies re-encode) is the same id.
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    return require_str(value, _child(path, "rest_id"), ctx)
+    return require_str(value, child_path(path, "rest_id"), ctx)
 
 
 def _category(user: Mapping, path: str, ctx: PayloadContext) -> str | None:
@@ -191,7 +188,7 @@ def parse_twitter_user(user: Mapping, keyword: str, path: str = "user") -> dict:
         row[column] = read_int(*get(column), ctx)
     for column in _FLAGS:
         row[column] = read_bool(*get(column), ctx)
-    row["blue_verified"] = read_bool(user.get("is_blue_verified"), _child(path, "is_blue_verified"), ctx)
+    row["blue_verified"] = read_bool(user.get("is_blue_verified"), child_path(path, "is_blue_verified"), ctx)
     row["default_profile_image"] = _default_profile_image(user, path, shape, ctx)
     row["source_shape"] = shape
     return {column: row[column] for column in _COLUMN_ORDER}
@@ -222,31 +219,36 @@ def _wrapped_user(wrapper: Any, path: str, ctx: PayloadContext, *, empty_is_tran
     if result is None:
         if empty_is_transient:
             # RapidAPI answers {"user": {}} when it is overloaded (REFERENCE §3.1): retry, not "gone".
-            raise ctx.error(_child(path, "result"), "is missing (the API's transient empty answer; retry)")
+            raise ctx.error(
+                child_path(path, "result"), "is missing (the API's transient empty answer; retry)"
+            )
         return None
-    result = require_mapping(result, _child(path, "result"), ctx)
+    result = require_mapping(result, child_path(path, "result"), ctx)
     return None if _is_unavailable(result) else result
 
 
 def _timeline_item_users(item: Any, path: str, ctx: PayloadContext) -> Iterator[tuple[Mapping, str]]:
     item = require_mapping(item, path, ctx)
     if "user_results" in item:
-        where = _child(path, "user_results")
+        where = child_path(path, "user_results")
         result = require_mapping(item["user_results"], where, ctx).get("result")
-        yield require_mapping(result, _child(where, "result"), ctx), _child(where, "result")
+        yield require_mapping(result, child_path(where, "result"), ctx), child_path(where, "result")
     elif "tweet_results" in item:
-        where = _child(path, "tweet_results")
+        where = child_path(path, "tweet_results")
         results = require_mapping(item["tweet_results"], where, ctx)
-        where = _child(where, "result")
+        where = child_path(where, "result")
         tweet = require_mapping(results.get("result"), where, ctx)
         if tweet.get("__typename") == "TweetWithVisibilityResults":
-            where = _child(where, "tweet")
+            where = child_path(where, "tweet")
             tweet = require_mapping(tweet.get("tweet"), where, ctx)
         if tweet.get("__typename") in _NOT_A_TWEET:
             return
-        where = _child(where, "core.user_results")
+        where = child_path(where, "core.user_results")
         results = require_mapping(_dig(tweet, "", ("core", "user_results"), ctx)[0], where, ctx)
-        yield require_mapping(results.get("result"), _child(where, "result"), ctx), _child(where, "result")
+        yield (
+            require_mapping(results.get("result"), child_path(where, "result"), ctx),
+            child_path(where, "result"),
+        )
 
 
 class _Timeline:
@@ -259,23 +261,23 @@ class _Timeline:
     def entries(self, instruction: Mapping, path: str) -> Iterator[tuple[Mapping, str]]:
         for key in ("entries", "moduleItems"):
             if key in instruction:
-                for i, entry in enumerate(require_list(instruction[key], _child(path, key), self.ctx)):
+                for i, entry in enumerate(require_list(instruction[key], child_path(path, key), self.ctx)):
                     yield from self.entry(entry, f"{path}.{key}[{i}]")
         if "entry" in instruction:  # TimelineReplaceEntry / TimelinePinEntry
-            yield from self.entry(instruction["entry"], _child(path, "entry"))
+            yield from self.entry(instruction["entry"], child_path(path, "entry"))
 
     def entry(self, entry: Any, path: str) -> Iterator[tuple[Mapping, str]]:
         entry = require_mapping(entry, path, self.ctx)
         key = "content" if "content" in entry else "item"
-        content = require_mapping(entry.get(key), _child(path, key), self.ctx)
-        path = _child(path, key)
-        for node, where in ((content, path), (content.get("itemContent"), _child(path, "itemContent"))):
+        content = require_mapping(entry.get(key), child_path(path, key), self.ctx)
+        path = child_path(path, key)
+        for node, where in ((content, path), (content.get("itemContent"), child_path(path, "itemContent"))):
             if isinstance(node, Mapping) and node.get("cursorType") == "Bottom":
-                self.cursor = read_str(node.get("value"), _child(where, "value"), self.ctx) or None
+                self.cursor = read_str(node.get("value"), child_path(where, "value"), self.ctx) or None
         if "itemContent" in content:
-            yield from _timeline_item_users(content["itemContent"], _child(path, "itemContent"), self.ctx)
+            yield from _timeline_item_users(content["itemContent"], child_path(path, "itemContent"), self.ctx)
         if "items" in content:  # a TimelineTimelineModule such as the "People" carousel
-            for i, item in enumerate(require_list(content["items"], _child(path, "items"), self.ctx)):
+            for i, item in enumerate(require_list(content["items"], child_path(path, "items"), self.ctx)):
                 yield from self.entry(item, f"{path}.items[{i}]")
 
 
@@ -283,9 +285,9 @@ def _parse_timeline(body: Mapping, keyword: str, ctx: PayloadContext) -> Twitter
     node: Mapping = body
     path = ""
     for key in ("data", "search_by_raw_query", "search_timeline", "timeline"):
-        path = _child(path, key)
+        path = child_path(path, key)
         node = require_mapping(node.get(key), path, ctx)
-    path = _child(path, "instructions")
+    path = child_path(path, "instructions")
     walker = _Timeline(ctx)
 
     def found() -> Iterator[tuple[Mapping, str]]:
