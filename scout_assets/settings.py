@@ -19,3 +19,16 @@ def data_dir() -> Path:
     path = Path(os.environ.get("SCOUT_DATA_DIR", PROJECT_ROOT / "data"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def read_yaml_mapping(path: Path, what: str, error: type[ValueError]) -> dict:
+    """A config file's top-level YAML mapping, or ``error`` naming the file and what is wrong."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{what} {path}: cannot be read as YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise error(f"{what} {path}: expected a mapping at the top level")
+    return data

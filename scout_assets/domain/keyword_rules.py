@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from scout_assets.settings import CONFIG_DIR
+from scout_assets.settings import CONFIG_DIR, read_yaml_mapping
 
 RULES_FILE = CONFIG_DIR / "keyword_rules.yaml"
 
@@ -32,13 +30,7 @@ class KeywordRules:
 
 
 def load_keyword_rules(path: Path = RULES_FILE) -> KeywordRules:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise KeywordRulesError(f"keyword rules {path}: cannot be read as YAML ({exc})") from exc
-
-    if not isinstance(data, dict):
-        raise KeywordRulesError(f"keyword rules {path}: expected a mapping at the top level")
+    data = read_yaml_mapping(path, "keyword rules", KeywordRulesError)
 
     def get(dotted: str, kind: type | tuple[type, ...], low: float, high: float | None = None) -> Any:
         value: Any = data

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from scout_assets.settings import CONFIG_DIR
+from scout_assets.settings import CONFIG_DIR, read_yaml_mapping
 
 LABELING_FILE = CONFIG_DIR / "labeling.yaml"
 
@@ -25,12 +23,7 @@ class LabelingSettings:
 
 
 def load_labeling_settings(path: Path = LABELING_FILE) -> LabelingSettings:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise LabelingSettingsError(f"labeling settings {path}: cannot be read as YAML ({exc})") from exc
-    if not isinstance(data, dict):
-        raise LabelingSettingsError(f"labeling settings {path}: expected a mapping at the top level")
+    data = read_yaml_mapping(path, "labeling settings", LabelingSettingsError)
 
     def field(name: str, kind: type, check, problem: str):
         value = data.get(name)
