@@ -15,6 +15,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from scout_assets.labeling.label_cli import add_label_parser
 from scout_assets.settings import PROJECT_ROOT
 
 EMBEDDED_INSTANCE_YAML = PROJECT_ROOT / "infra" / "dagster.embedded.yaml"
@@ -91,18 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--pages", type=int, default=1, help="pages fetched per keyword (default 1)")
     run.add_argument("--seed", type=int, help="seed of the model draw (default: the current time; printed)")
     run.set_defaults(handler=run_main)
-    _add_optional_commands(sub)
+    add_label_parser(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
-
-
-def _add_optional_commands(sub) -> None:
-    """Commands whose modules pull heavy dependencies are registered here and imported lazily."""
-    try:
-        from scout_assets.labeling.label_cli import add_label_parser
-    except ImportError:  # the labeling package is optional at this stage of the build
-        return
-    add_label_parser(sub)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def run(*argv: str) -> int:
     args = parse(*argv)
-    assert args.func is run_label
+    assert args.func is run_label and args.handler is run_label
     return args.func(args)
 
 

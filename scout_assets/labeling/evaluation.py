@@ -137,7 +137,7 @@ def _frange(start: float, stop: float, step: float) -> list[float]:
 
 
 def minilm_grid() -> list[Any]:
-    """Every rule setting the tuning tries (about 6,000)."""
+    """Every rule setting the tuning tries (about 12,000)."""
     from scout_assets.labeling.local_minilm import MiniLMThresholds
 
     return [

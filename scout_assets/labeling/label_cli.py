@@ -182,18 +182,19 @@ def build_labeler(alias: str, models_file: str | None) -> tuple[Labeler, int]:
         raise InputError(f"unknown model alias {alias!r} (known: {', '.join(registry)})")
     spec = registry[alias]
     if spec.is_local:
-        from scout_assets.labeling.local_minilm import ALIAS, LocalMiniLMLabeler
+        from scout_assets.labeling.local_minilm import ALIAS, LocalMiniLMLabeler, get_model
 
         if alias != ALIAS:
             raise InputError(f"model {alias!r} is local but only {ALIAS!r} has a local implementation")
-        return LocalMiniLMLabeler(), spec.batch_size
+        # Load the model now, so the summary's labels/s measures labeling, not a one-off load.
+        return LocalMiniLMLabeler(model=get_model()), spec.batch_size
     from scout_assets.labeling.litellm_labeler import LiteLLMLabeler
 
     return LiteLLMLabeler(spec), spec.batch_size
 
 
 def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``label`` on a subparsers object; the parser's ``func`` default is :func:`run_label`."""
+    """Register ``label`` on a subparsers object; its ``handler``/``func`` default is :func:`run_label`."""
     parser = subparsers.add_parser(
         "label",
         help="label a file of profiles with one model (no warehouse, no asset run)",
@@ -220,7 +221,8 @@ def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="keep only one side of the evaluation hash split",
     )
     parser.add_argument("--models-file", help="models registry to use instead of config/models.yaml")
-    parser.set_defaults(func=run_label)
+    # scout_assets/cli.py dispatches on ``handler``; ``func`` is the argparse-docs convention.
+    parser.set_defaults(func=run_label, handler=run_label)
     return parser
 
 
