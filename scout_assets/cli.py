@@ -45,7 +45,7 @@ def run_main(args: argparse.Namespace) -> int:
     from scout_assets.summary import print_summary
 
     day = today_utc()
-    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step DEBUG lines are for the UI
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # step logs are for the UI
     search = {
         "ops": {
             "raw_searches": {"config": {"keywords_per_run": args.keywords, "pages_per_keyword": args.pages}}
