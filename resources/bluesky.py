@@ -15,13 +15,11 @@ explicit switch (bind it from an env var in production definitions).
 
 from __future__ import annotations
 
-import json
-
 from pydantic import Field
 
 from resources.http_client import CallScope
 from resources.platform_resource import PlatformSearchResource, sandbox_base_url
-from resources.search_page import CallRecord, SearchPage, attach_calls, ids_hash, new_call_id
+from resources.search_page import CallRecord, SearchPage, attach_calls, new_call_id
 from scout_assets.domain.parse_bluesky import BlueskySearchPage, parse_bluesky_profiles, parse_bluesky_search
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
@@ -85,24 +83,17 @@ class BlueskySearch(PlatformSearchResource):
         page: BlueskySearchPage = found.value
         calls: list[CallRecord] = list(found.calls)
         bodies = self._hydrate(page, scope, calls)
-        handles = tuple(actor["handle"] for actor in page.actors)
-        return SearchPage(
+        return self._search_page(
             request_id=request_id,
-            platform=self.platform,
             keyword=keyword,
-            cursor_in=cursor,
+            cursor=cursor,
+            params=params,
+            response=found,
             cursor_out=page.cursor,
-            status=found.status,
-            request_url=found.url,
-            request_params=json.dumps(dict(params), ensure_ascii=False),
-            payload=found.text,
+            handles=tuple(actor["handle"] for actor in page.actors),
             # Each body is kept byte for byte; joining valid JSON texts with commas inside
             # brackets is itself valid JSON, so nothing is re-encoded.
             hydration_payload="[" + ",".join(bodies) + "]",
-            result_count=len(page.actors),
-            handles=handles,
-            ids_hash=ids_hash(handles),
-            fetched_at=found.received_at,
             calls=tuple(calls),
         )
 

@@ -9,6 +9,7 @@ closes it when the process drops it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import ClassVar, Self
@@ -16,8 +17,9 @@ from typing import ClassVar, Self
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from resources.http_client import PlatformHttpClient, RetrySettings
+from resources.http_client import JsonResponse, PlatformHttpClient, RetrySettings
 from resources.rate_gate import RateGate, shared_rate_gate
+from resources.search_page import CallRecord, SearchPage, ids_hash
 
 
 def sandbox_base_url() -> str:
@@ -119,6 +121,38 @@ class PlatformSearchResource(dg.ConfigurableResource):
     def http(self) -> PlatformHttpClient:
         """The open client (opened on first use when neither Dagster nor ``with`` opened it)."""
         return self.open()
+
+    def _search_page(
+        self,
+        *,
+        request_id: str,
+        keyword: str,
+        cursor: str | None,
+        params: list[tuple[str, str | int]],
+        response: JsonResponse,
+        cursor_out: str | None,
+        handles: tuple[str, ...],
+        hydration_payload: str | None = None,
+        calls: tuple[CallRecord, ...] | None = None,
+    ) -> SearchPage:
+        """The ledger record of one fetched page: the request as sent (no secret), the body verbatim."""
+        return SearchPage(
+            request_id=request_id,
+            platform=self.platform,
+            keyword=keyword,
+            cursor_in=cursor,
+            cursor_out=cursor_out,
+            status=response.status,
+            request_url=response.url,
+            request_params=json.dumps(dict(params), ensure_ascii=False),
+            payload=response.text,
+            hydration_payload=hydration_payload,
+            result_count=len(handles),
+            handles=handles,
+            ids_hash=ids_hash(handles),
+            fetched_at=response.received_at,
+            calls=response.calls if calls is None else calls,
+        )
 
     def with_runtime_hooks(
         self, *, sleep: Callable[[float], None] | None = None, rate_gate: RateGate | None = None

@@ -13,13 +13,11 @@ Where requests go (one rule, no second code path):
 
 from __future__ import annotations
 
-import json
-
 from pydantic import Field
 
 from resources.http_client import CallScope
 from resources.platform_resource import PlatformSearchResource, sandbox_base_url
-from resources.search_page import SearchPage, ids_hash, new_call_id
+from resources.search_page import SearchPage, new_call_id
 from scout_assets.domain.parse_twitter import TwitterPage, parse_twitter_page
 
 SEARCH_PATH = "/api/search/people"
@@ -81,21 +79,12 @@ class TwitterSearch(PlatformSearchResource):
             count=lambda page: len(page.users),
         )
         page: TwitterPage = response.value
-        handles = tuple(user["handle"] for user in page.users)
-        return SearchPage(
+        return self._search_page(
             request_id=request_id,
-            platform=self.platform,
             keyword=keyword,
-            cursor_in=cursor,
+            cursor=cursor,
+            params=params,
+            response=response,
             cursor_out=page.cursor,
-            status=response.status,
-            request_url=response.url,
-            request_params=json.dumps(dict(params), ensure_ascii=False),
-            payload=response.text,
-            hydration_payload=None,
-            result_count=len(page.users),
-            handles=handles,
-            ids_hash=ids_hash(handles),
-            fetched_at=response.received_at,
-            calls=response.calls,
+            handles=tuple(user["handle"] for user in page.users),
         )
