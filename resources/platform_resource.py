@@ -10,6 +10,7 @@ closes it when the process drops it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import ClassVar, Self
@@ -21,9 +22,23 @@ from resources.http_client import JsonResponse, PlatformHttpClient, RetrySetting
 from resources.rate_gate import RateGate, shared_rate_gate
 from resources.search_page import CallRecord, SearchPage, ids_hash
 
+REQUIRE_LIVE_ENV = "SCOUT_REQUIRE_LIVE_APIS"
 
-def sandbox_base_url() -> str:
-    """The base URL of the process-wide sandbox server (started on first use)."""
+
+class SandboxNotAllowedError(RuntimeError):
+    """A deployment that requires live APIs resolved a platform to the sandbox (a key is missing)."""
+
+
+def sandbox_base_url(platform: str = "a platform") -> str:
+    """The base URL of the process-wide sandbox server (started on first use).
+
+    Production sets ``SCOUT_REQUIRE_LIVE_APIS=1``: a missing key or URL then fails loudly
+    instead of quietly filling the warehouse with synthetic profiles.
+    """
+    if os.environ.get(REQUIRE_LIVE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        raise SandboxNotAllowedError(
+            f"{platform}: no API key or base URL is configured and {REQUIRE_LIVE_ENV} forbids the sandbox"
+        )
     from resources.sandbox import get_sandbox  # imported late: live deployments never start it
 
     return get_sandbox().base_url

@@ -532,3 +532,15 @@ def test_resource_opens_in_setup_and_closes_in_teardown(server: SandboxServer) -
     assert result.success and result.output_for_node("one_page") > 0
     assert seen["opened_before_use"] is True
     assert seen["client"]._client.is_closed  # type: ignore[attr-defined]  # teardown closed the pool
+
+
+def test_production_can_forbid_the_sandbox(monkeypatch):
+    """With SCOUT_REQUIRE_LIVE_APIS a missing key fails loudly instead of searching synthetic data."""
+    from resources.platform_resource import SandboxNotAllowedError
+
+    monkeypatch.setenv("SCOUT_REQUIRE_LIVE_APIS", "1")
+    with pytest.raises(SandboxNotAllowedError, match="twitter: no API key or base URL"):
+        TwitterSearch().resolved_base_url()
+    with pytest.raises(SandboxNotAllowedError, match="bluesky"):
+        BlueskySearch().resolved_base_url()
+    assert TwitterSearch(api_key="k").resolved_base_url() == "https://twitter-x-api.p.rapidapi.com"
