@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
@@ -14,6 +11,7 @@ from resources.twitter import TwitterSearch
 from scout_assets.definitions import defs
 from scout_assets.jobs import MAIN_ASSETS
 from scout_assets.partitions import partition_key, today_utc
+from scout_assets.settings import data_dir
 
 __all__ = ["DERIVED", "MAIN_ASSETS", "archive_for", "assets", "materialize", "resources_for", "table"]
 
@@ -29,8 +27,8 @@ DERIVED = ["profiles", "has_scores", "profiles_to_score"]
 
 
 def archive_for(warehouse) -> LocalArchive:
-    """A raw archive folder of the test's own (next to its warehouse), so tests never share one."""
-    return LocalArchive(root=str(Path(tempfile.gettempdir()) / f"scout-archive-{id(warehouse)}"))
+    """A raw archive folder of the test's own, inside the session's data folder, so tests never share one."""
+    return LocalArchive(root=str(data_dir() / f"raw-archive-{id(warehouse)}"))  # removed with the session
 
 
 def resources_for(warehouse, sandbox) -> dict:
