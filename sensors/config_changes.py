@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -32,8 +32,8 @@ from scout_assets.domain.keyword_file import KeywordFileError, load_keyword_file
 from scout_assets.jobs import rederive_job, scout_main_job
 from scout_assets.labeling.audience import AUDIENCES_DIR, AudienceError, load_audience
 from scout_assets.labeling.settings import LABELING_FILE, LabelingSettingsError, load_labeling_settings
-from scout_assets.partitions import PARTITIONS_START, PLATFORMS, partition_key
-from sensors.cursors import dump_cursor, load_cursor, utc_now
+from scout_assets.partitions import PLATFORMS, partition_key
+from sensors.cursors import dump_cursor, load_cursor, recent_days, tick_result, utc_now
 from sensors.settings import CONFIG_CHANGE_INTERVAL_S, relabel_days
 from sensors.targets import MAIN_JOB, REASON_TAG, TRIGGER_TAG
 
@@ -64,10 +64,12 @@ class ConfigSnapshot:
 
 
 def file_hash(path: Path) -> str:
+    """A short content digest: what the cursor compares, so a touch without an edit is no change."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def read_snapshot(paths: ConfigPaths) -> ConfigSnapshot:
+    """Load every watched file with the loader its asset uses, so "loads" means "the runs accept it"."""
     errors: dict[str, str] = {}
     keyword_hash = None
     try:
@@ -89,12 +91,6 @@ def read_snapshot(paths: ConfigPaths) -> ConfigSnapshot:
     except LabelingSettingsError as exc:
         errors["labeling"] = str(exc)
     return ConfigSnapshot(str(paths.keyword_file), keyword_hash, audience_hashes, active, errors)
-
-
-def recent_days(today: date, count: int) -> list[date]:
-    """``today`` and the ``count - 1`` days before it, never before the first partition."""
-    first = date.fromisoformat(PARTITIONS_START)
-    return [d for d in (today - timedelta(days=i) for i in range(count)) if d >= first]
 
 
 def config_change_tick(
@@ -152,12 +148,7 @@ def config_change_tick(
                 )
         cursor["active"] = active_now
 
-    new_cursor = dump_cursor(cursor)
-    message = "; ".join(notes) or "no config change"
-    if requests:
-        context.log.info(message)
-        return dg.SensorResult(run_requests=requests, cursor=new_cursor)
-    return dg.SensorResult(skip_reason=message, cursor=new_cursor)
+    return tick_result(context, requests, "; ".join(notes) or "no config change", dump_cursor(cursor))
 
 
 def _first_tick(snapshot: ConfigSnapshot) -> dg.SensorResult:

@@ -1,4 +1,4 @@
-"""Sensor cursors as small JSON objects, and the one clock every tick reads.
+"""What every cursor-keeping sensor tick shares: its clock, its cursor, the shape of its answer.
 
 A cursor is the only memory a sensor keeps between ticks (Dagster stores it with the
 sensor's state, so it survives daemon restarts). Scout's cursors are JSON objects with a
@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import dagster as dg
+
+from scout_assets.partitions import PARTITIONS_START
 
 CURSOR_VERSION = 1
 
@@ -28,6 +33,12 @@ def naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def recent_days(today: date, count: int) -> list[date]:
+    """``today`` and the ``count - 1`` days before it, newest first, never before the first partition."""
+    first = date.fromisoformat(PARTITIONS_START)
+    return [day for day in (today - timedelta(days=i) for i in range(count)) if day >= first]
 
 
 def load_cursor(raw: str | None, sensor: str, log: logging.Logger | None = None) -> dict[str, Any] | None:
@@ -50,3 +61,16 @@ def load_cursor(raw: str | None, sensor: str, log: logging.Logger | None = None)
 def dump_cursor(data: dict[str, Any]) -> str:
     """A stable JSON text for ``data`` (sorted keys), so equal states give equal cursors."""
     return json.dumps({**data, "v": CURSOR_VERSION}, sort_keys=True, separators=(",", ":"))
+
+
+def tick_result(
+    context: dg.SensorEvaluationContext, requests: Sequence[dg.RunRequest], message: str, cursor: str
+) -> dg.SensorResult:
+    """The tick's answer: its requests (``message`` logged), or a skip that shows ``message`` in the UI.
+
+    Either way the new cursor is stored, so a tick that launches nothing still records what it saw.
+    """
+    if requests:
+        context.log.info(message)
+        return dg.SensorResult(run_requests=list(requests), cursor=cursor)
+    return dg.SensorResult(skip_reason=message, cursor=cursor)

@@ -18,7 +18,7 @@ launch again. A partition with a run still queued or running is left alone until
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 
@@ -27,8 +27,7 @@ from scout_assets.jobs import label_job
 from scout_assets.labeling.draw import CycleDraw, draw_labeling_models
 from scout_assets.labeling.registry import load_model_registry
 from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
-from scout_assets.partitions import PARTITIONS_START
-from sensors.cursors import dump_cursor, load_cursor, naive_utc, utc_now
+from sensors.cursors import dump_cursor, load_cursor, naive_utc, recent_days, tick_result, utc_now
 from sensors.queue_state import PartitionQueue, queue_states
 from sensors.run_queries import UNFINISHED, run_of_partition
 from sensors.settings import LABEL_QUEUE_INTERVAL_S, label_lookback_days, label_max_wait
@@ -46,13 +45,6 @@ class Verdict:
     queue: PartitionQueue
     trigger: str | None  # "batch" | "max_wait" when the partition is launched
     note: str
-
-
-def watched_days(now: datetime, lookback_days: int) -> list[date]:
-    """Today (UTC) and the ``lookback_days`` before it, newest first, never before the first partition."""
-    today = now.date()
-    first = date.fromisoformat(PARTITIONS_START)
-    return [d for d in (today - timedelta(days=i) for i in range(lookback_days + 1)) if d >= first]
 
 
 def describe(queue: PartitionQueue, batch_size: int, now: datetime) -> str:
@@ -102,7 +94,7 @@ def label_queue_tick(
         return dg.SensorResult(skip_reason=f"labeling settings unusable, nothing launched: {exc}")
     draw = draw if draw is not None else draw_labeling_models(seed=int(now.timestamp()))
     batch_sizes = {alias: spec.batch_size for alias, spec in load_model_registry().items()}
-    days = watched_days(now, label_lookback_days())
+    days = recent_days(now.date(), label_lookback_days() + 1)
     max_wait = label_max_wait()
 
     try:
@@ -118,7 +110,7 @@ def label_queue_tick(
             )
         return dg.SensorResult(skip_reason=f"cannot read the labeling queue, nothing launched: {exc}")
 
-    requests = []
+    requests: list[dg.RunRequest] = []
     for verdict in verdicts:
         if verdict.trigger is None:
             continue
@@ -141,11 +133,7 @@ def label_queue_tick(
     kept = {key: fp for key, fp in launched.items() if key.split("|", 1)[0] in watched}
     notes = [v.note for v in verdicts] or ["no model drawn this tick"]
     summary = "; ".join(notes) + f" [draw seed {draw.seed}: {draw.describe()}]"
-    new_cursor = dump_cursor({"launched": kept})
-    if requests:
-        context.log.info(summary)
-        return dg.SensorResult(run_requests=requests, cursor=new_cursor)
-    return dg.SensorResult(skip_reason=summary, cursor=new_cursor)
+    return tick_result(context, requests, summary, dump_cursor({"launched": kept}))
 
 
 def _judge_with_runs(

@@ -3,9 +3,9 @@
 The label sensor needs, per tick, for a few days and models: how many units are pending per
 active audience, how long the oldest has waited, and a fingerprint of the exact pending set.
 ``scout_assets/labeling/queue.py`` answers "which units" for one (day, model, audience) with
-every row and its text; this is the same condition as one aggregate per (model, audience)
-over a range of days, so a tick costs a few small queries however long the queue is. The
-two are kept equal by a test (``tests/test_sensors_label_queue.py``).
+every row and its text; this counts the same units (the condition is shared, not copied) as
+one aggregate per (model, audience) over a range of days, so a tick costs a few small queries
+however long the queue is.
 
 The fingerprint changes whenever the pending set changes (units queued, labeled, dead-lettered
 or re-queued) and whenever a labeling attempt fails (``label_failures`` only grows), so "the same
@@ -18,26 +18,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-# The pending condition of scout_assets/labeling/queue.py (PENDING_SQL with NOT_LABELED),
-# aggregated per day. $1/$2: first and last day, $3: min HAS, $4: model, $5: audience.
-PENDING_BY_DAY_SQL = """
+from resources.warehouse import Warehouse
+from scout_assets.labeling.queue import pending_condition
+
+# The asset's pending units (scout_assets/labeling/queue.py), aggregated per day.
+# $1: min HAS, $2: model, $3: audience (as in the shared condition), $4/$5: first and last day.
+PENDING_BY_DAY_SQL = f"""
 select q.partition_date as day,
        count(*) as pending,
        min(q.queued_at) as oldest_queued_at,
        md5(string_agg(q.platform || ':' || q.platform_id, ',' order by q.platform, q.platform_id)) as ids_digest
-from profiles_to_score q
-join profiles p on p.platform = q.platform and p.platform_id = q.platform_id
-where q.partition_date >= $1 and q.partition_date <= $2
-  and q.has > $3
-  and p.bio is not null and p.bio <> '' and p.name is not null and p.name <> ''
-  and not exists (
-    select 1 from dead_letters d
-    where d.platform = q.platform and d.platform_id = q.platform_id
-      and d.model = $4 and d.audience = $5 and d.requeued_at is null)
-  and not exists (
-    select 1 from llm_labels l
-    where l.platform = q.platform and l.platform_id = q.platform_id and l.model = $4 and l.audience = $5)
+{pending_condition(relabel=False)}
+  and q.partition_date >= $4 and q.partition_date <= $5
 group by q.partition_date
 """
 
@@ -94,7 +88,7 @@ class PartitionQueue:
 
 
 def queue_states(
-    warehouse, model: str, audiences: tuple[str, ...], days: list[date], min_has: float
+    warehouse: Warehouse, model: str, audiences: tuple[str, ...], days: list[date], min_has: float
 ) -> list[PartitionQueue]:
     """The queue of each of ``days`` (in the given order) for ``model`` over ``audiences``."""
     first, last = min(days), max(days)
@@ -102,9 +96,9 @@ def queue_states(
         (row["day"], row["audience"]): int(row["failures"])
         for row in warehouse.read(FAILURES_BY_DAY_SQL, [model, first, last]).iter_rows(named=True)
     }
-    pending: dict[tuple[date, str], dict] = {}
+    pending: dict[tuple[date, str], dict[str, Any]] = {}
     for audience in audiences:
-        frame = warehouse.read(PENDING_BY_DAY_SQL, [first, last, min_has, model, audience])
+        frame = warehouse.read(PENDING_BY_DAY_SQL, [min_has, model, audience, first, last])
         for row in frame.iter_rows(named=True):
             pending[(row["day"], audience)] = row
     return [
@@ -120,7 +114,7 @@ def queue_states(
     ]
 
 
-def _audience_queue(audience: str, row: dict | None, failures: int) -> AudienceQueue:
+def _audience_queue(audience: str, row: dict[str, Any] | None, failures: int) -> AudienceQueue:
     if row is None:
         return AudienceQueue(audience, 0, None, None, failures)
     return AudienceQueue(

@@ -20,23 +20,25 @@ Dagster instance, not from this table, so they happen even when the warehouse is
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse, WarehouseError
-from resources.warehouse.schema import DEAD_LETTERS, TABLES, polars_schema
+from resources.warehouse.schema import DEAD_LETTERS, RUN_FAILURES, polars_schema
 from scout_assets.labeling.queue import pending_units
 from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
 from scout_assets.partitions import split_model_partition_key
 from sensors.cursors import naive_utc, utc_now
-from sensors.failure_kinds import FailureKind, FailureSummary, classify_run
+from sensors.failure_kinds import MAX_ERROR_CHARS, FailureKind, FailureSummary, classify_run
 from sensors.settings import MAX_RUN_ATTEMPTS, POISON_FAILURES_TO_DEAD_LETTER, retry_backoff
 from sensors.targets import ATTEMPT_TAG, LABEL_JOB, PARTITION_TAG, RETRY_OF_TAG
 
 SENSOR_NAME = "run_failure_sensor"
-RUN_FAILURES_TABLE = "run_failures"
+RUN_FAILURES_TABLE = RUN_FAILURES.name
 
 
 def run_attempt(run: dg.DagsterRun) -> int:
@@ -93,7 +95,7 @@ def dead_letter_partition(
                 pl.lit(model).alias("model"),
                 pl.lit(audience).alias("audience"),
                 pl.lit(failures).alias("failures"),
-                pl.lit(error[:1000]).alias("last_error"),
+                pl.lit(error[:MAX_ERROR_CHARS]).alias("last_error"),
                 pl.lit(naive_utc(now)).alias("dead_at"),
                 pl.lit(None).alias("requeued_at"),
             )
@@ -102,26 +104,22 @@ def dead_letter_partition(
     rows = rows.cast(polars_schema(DEAD_LETTERS.columns))
     if rows.is_empty():
         return 0
-    return warehouse.upsert("dead_letters", rows)
+    return warehouse.upsert(DEAD_LETTERS.name, rows)
 
 
-def record_failure(warehouse: Warehouse, row: dict, log) -> bool:
-    """Append one row to ``run_failures`` (False, logged, while schema.py does not declare it)."""
-    table = TABLES.get(RUN_FAILURES_TABLE)
-    if table is None:
-        log.warning(
-            f"{SENSOR_NAME}: schema.py declares no {RUN_FAILURES_TABLE!r} table; failure not recorded"
-        )
-        return False
+def record_failure(warehouse: Warehouse, row: dict[str, Any]) -> None:
+    """Append one row to ``run_failures``."""
     warehouse.ensure_schema()  # the table may be newer than the last run's schema sync
-    warehouse.append(RUN_FAILURES_TABLE, pl.DataFrame([row], schema=polars_schema(table.columns)))
-    return True
+    warehouse.append(RUN_FAILURES.name, pl.DataFrame([row], schema=polars_schema(RUN_FAILURES.columns)))
 
 
 def handle_run_failure(
-    instance: dg.DagsterInstance, run: dg.DagsterRun, warehouse: Warehouse, now: datetime, log
-) -> dict:
-    """Classify one failed run, dead-letter if due, record it; return the recorded row."""
+    instance: dg.DagsterInstance, run: dg.DagsterRun, warehouse: Warehouse, now: datetime, log: logging.Logger
+) -> dict[str, Any]:
+    """Classify one failed run, dead-letter if due, record it; return the recorded row.
+
+    Dead-lettering is announced on ``log`` as a warning: from then on those units wait for a person.
+    """
     summary = classify_run(instance, run.run_id)
     attempt = run_attempt(run)
     ended = failed_at(instance, run.run_id, now)
@@ -140,6 +138,10 @@ def handle_run_failure(
             if streak >= POISON_FAILURES_TO_DEAD_LETTER:
                 dead = dead_letter_partition(warehouse, partition, summary, streak, now)
                 action = "dead_lettered"
+                log.warning(
+                    f"{SENSOR_NAME}: {dead} pending units of {LABEL_JOB} {partition} moved to dead_letters "
+                    f"after {streak} poison failures in a row; re-queue them once fixed (docs/operations.md)"
+                )
     row = {
         "run_id": run.run_id,
         "job_name": run.job_name,
@@ -156,11 +158,12 @@ def handle_run_failure(
         "retry_at": naive_utc(retry_at) if retry_at else None,
         "recorded_at": naive_utc(now),
     }
-    record_failure(warehouse, row, log)
+    record_failure(warehouse, row)
     return row
 
 
-def describe(row: dict) -> str:
+def describe(row: dict[str, Any]) -> str:
+    """One line for the tick log: which run failed, how it was judged and what happens next."""
     text = (
         f"{row['job_name']} {row['partition_key'] or ''} run {row['run_id']} (attempt {row['attempt']}/"
         f"{MAX_RUN_ATTEMPTS}) failed, {row['failure_kind']} ({row['evidence']}): {row['action']}"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from sensors.cursors import dump_cursor, load_cursor, utc_now
+from sensors.cursors import dump_cursor, load_cursor, tick_result, utc_now
 from sensors.failure_kinds import FailureKind, classify_run
 from sensors.run_failures import failed_at, run_attempt
 from sensors.settings import MAX_RUN_ATTEMPTS, RUN_RETRY_INTERVAL_S, retry_backoff
@@ -103,11 +103,7 @@ def run_retry_tick(context: dg.SensorEvaluationContext, now: datetime) -> dg.Sen
             "waiting": {k: v for k, v in waiting.items() if datetime.fromisoformat(v[0]) >= horizon},
         }
     )
-    message = "; ".join(notes) or "no failed Scout run to retry"
-    if requests:
-        context.log.info(message)
-        return dg.SensorResult(run_requests=requests, cursor=new_cursor)
-    return dg.SensorResult(skip_reason=message, cursor=new_cursor)
+    return tick_result(context, requests, "; ".join(notes) or "no failed Scout run to retry", new_cursor)
 
 
 @dg.sensor(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -32,6 +33,9 @@ from sensors.settings import (
 )
 from sensors.targets import MAIN_JOB, TICK_TAG, TRIGGER_TAG
 
+if TYPE_CHECKING:  # what define_asset_job returns; dagster exports no public name for it
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
 SEARCH_SCHEDULE = "search_schedule"
 
 
@@ -48,7 +52,8 @@ def tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
 def search_requests(tick: datetime, instance: dg.DagsterInstance) -> list[dg.RunRequest] | dg.SkipReason:
     """One scout_main run per platform for the tick's UTC day, unless one is still waiting."""
     day = tick.astimezone(UTC).date()
-    requests, waiting = [], []
+    requests: list[dg.RunRequest] = []
+    waiting: list[str] = []
     for key in (str(partition_key(day, platform)) for platform in PLATFORMS):
         queued = run_of_partition(instance, MAIN_JOB, key, WAITING, {TRIGGER_TAG: SEARCH_SCHEDULE})
         if queued is not None:
@@ -74,13 +79,20 @@ def keyword_stats_request(tick: datetime) -> dg.RunRequest:
     )
 
 
+ScheduleFn = Callable[[dg.ScheduleEvaluationContext], list[dg.RunRequest] | dg.RunRequest | dg.SkipReason]
+
+
 def _schedule(
-    *, name: str, env: str, cron: Callable[[], str], job, description: str
-) -> Callable[[Callable], dg.ScheduleDefinition]:
-    """``dg.schedule`` with the cadence from ``env``; an invalid cron names the variable."""
+    *, name: str, env: str, cron: Callable[[], str], job: UnresolvedAssetJobDefinition, description: str
+) -> Callable[[ScheduleFn], dg.ScheduleDefinition]:
+    """``dg.schedule`` with the cadence from ``env``; an invalid cron names the variable.
+
+    Dagster checks the cron string while the code location loads and cannot know which
+    environment variable it came from; naming it turns a failed load into a one-line fix.
+    """
     cron_string = cron()
 
-    def wrap(fn: Callable) -> dg.ScheduleDefinition:
+    def wrap(fn: ScheduleFn) -> dg.ScheduleDefinition:
         try:
             return dg.schedule(
                 name=name,

@@ -17,6 +17,8 @@ from scout_assets.labeling.registry import ModelDraw, draw_models, load_model_re
 
 @dataclass(frozen=True)
 class CycleDraw:
+    """One cycle's draw, kept whole so the tick log and every run's tags can show how it went."""
+
     seed: int
     draws: tuple[ModelDraw, ...]
     available: frozenset[str]

@@ -20,7 +20,10 @@ import itertools
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # the embedding stack is imported only by the commands that need it
+    from scout_assets.labeling.local_minilm import MiniLMThresholds
 
 Trivalent = bool | None
 CLASSES: tuple[Trivalent, ...] = (True, False, None)
@@ -136,7 +139,7 @@ def _frange(start: float, stop: float, step: float) -> list[float]:
     return [round(start + i * step, 4) for i in range(count + 1)]
 
 
-def minilm_grid() -> list[Any]:
+def minilm_grid() -> list[MiniLMThresholds]:
     """Every rule setting the tuning tries (about 12,000)."""
     from scout_assets.labeling.local_minilm import MiniLMThresholds
 
@@ -182,7 +185,7 @@ def tune_minilm(argv: Sequence[str] | None = None) -> int:
         name: [i for i, row in enumerate(rows) if split_of(row.profile.handle) == name] for name in SPLITS
     }
 
-    def predict(indices: list[int]) -> Callable[[Any], list[Trivalent]]:
+    def predict(indices: list[int]) -> Callable[[MiniLMThresholds], list[Trivalent]]:
         return lambda th: [decide(rows[i].profile, scores[th.top_k][i], th).label for i in indices]
 
     tune_ref = [rows[i].reference for i in by_split["tune"]]

@@ -20,10 +20,10 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scout_assets.labeling.evaluation import (
     SPLITS,
@@ -33,7 +33,10 @@ from scout_assets.labeling.evaluation import (
     label_name,
     split_of,
 )
-from scout_assets.labeling.types import Label, Labeler, LabelFailure, ProfileForLabel
+from scout_assets.labeling.types import Label, LabelBatchResult, Labeler, LabelFailure, ProfileForLabel
+
+if TYPE_CHECKING:  # imported where used at run time, so ``--help`` stays fast
+    from scout_assets.labeling.audience import Audience
 
 REQUIRED_COLUMNS = ("handle", "name", "bio")
 REFERENCE_COLUMNS = ("llm_label", "label")
@@ -110,7 +113,7 @@ def _row(record: dict[str, Any], line: int, path: Path) -> InputRow:
     return InputRow(line, profile)
 
 
-def _jsonl_records(path: Path, handle: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_records(path: Path, handle: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for line_number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -125,7 +128,7 @@ def _jsonl_records(path: Path, handle: Any) -> Iterator[tuple[int, dict[str, Any
         yield line_number, record
 
 
-def _csv_records(path: Path, handle: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_records(path: Path, handle: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(handle, strict=True)
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -157,7 +160,7 @@ def read_profiles(path: Path | str) -> list[InputRow]:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _resolve_audience(value: str) -> Any:
+def _resolve_audience(value: str) -> Audience:
     from scout_assets.labeling.audience import load_audience, load_audiences
 
     path = Path(value)
@@ -237,8 +240,8 @@ def _positive(text: str) -> int:
 
 
 def _label_batch(
-    labeler: Labeler, rows: Sequence[InputRow], audience: Any
-) -> tuple[Any, dict[int, Label | LabelFailure]]:
+    labeler: Labeler, rows: Sequence[InputRow], audience: Audience
+) -> tuple[LabelBatchResult | None, dict[int, Label | LabelFailure]]:
     """One model call; every row of the batch ends up with a Label or a LabelFailure."""
     from scout_assets.labeling.litellm_labeler import TransientModelError
 
@@ -283,8 +286,9 @@ def run_label(args: argparse.Namespace) -> int:
 
 
 def _label_all(
-    labeler: Labeler, rows: list[InputRow], audience: Any, batch_size: int, output: Path, alias: str
+    labeler: Labeler, rows: list[InputRow], audience: Audience, batch_size: int, output: Path, alias: str
 ) -> int:
+    """Label ``rows`` batch by batch, writing each batch's labels as soon as it returns."""
     from scout_assets.labeling.litellm_labeler import ModelConfigError
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -347,8 +351,8 @@ def _print_summary(
     counts = {
         name: sum(label_name(item.label) == name for _, item in labeled) for name in ("true", "false", "null")
     }
-    share = lambda c: f"{100 * c / len(labeled):.1f}%" if labeled else "-"  # noqa: E731
-    print("labels: " + ", ".join(f"{name} {c} ({share(c)})" for name, c in counts.items()))
+    shares = {name: f"{100 * c / len(labeled):.1f}%" if labeled else "-" for name, c in counts.items()}
+    print("labels: " + ", ".join(f"{name} {c} ({shares[name]})" for name, c in counts.items()))
     print(f"tokens: input {usage[0]}, output {usage[1]}; cost USD {usage[2]:.6f}")
     print(f"failures: {len(failures)}")
     for row, failure in failures[:20]:

@@ -4,33 +4,48 @@ A unit is pending when its profile is in ``profiles_to_score`` for the day, has 
 a bio (the predecessor never sent empty profiles), has no label from that model for that
 audience, and is not in the dead-letter table (unless a person re-queued it). Nothing else
 marks progress, so a crash between calls loses nothing and labels nothing twice.
+
+That condition is written once, in ``PENDING_FROM``/``NOT_LABELED``: the asset reads its rows
+here, and the label sensor (``sensors/queue_state.py``) counts the same units per day, so the
+two can never disagree on what "pending" means.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-PENDING_SQL = """
-select q.platform, q.platform_id, q.has, p.handle, p.name, p.bio, p.category, p.followers
+if TYPE_CHECKING:
+    from resources.warehouse import Warehouse, WarehouseTransaction
+
+# Queue rows of one model and audience version that are worth sending and not dead-lettered.
+# Every query built on it binds $1: min HAS (exclusive), $2: model alias, $3: audience key.
+PENDING_FROM = """
 from profiles_to_score q
 join profiles p on p.platform = q.platform and p.platform_id = q.platform_id
-where q.partition_date = $1
-  and q.has > $2
+where q.has > $1
   and p.bio is not null and p.bio <> '' and p.name is not null and p.name <> ''
   and not exists (
     select 1 from dead_letters d
     where d.platform = q.platform and d.platform_id = q.platform_id
-      and d.model = $3 and d.audience = $4 and d.requeued_at is null)
-  {label_filter}
-order by q.has desc, q.platform, q.platform_id
+      and d.model = $2 and d.audience = $3 and d.requeued_at is null)
 """
 
+# ... and not labeled yet by that model for that audience (left out when relabeling).
 NOT_LABELED = """
   and not exists (
     select 1 from llm_labels l
-    where l.platform = q.platform and l.platform_id = q.platform_id and l.model = $3 and l.audience = $4)
+    where l.platform = q.platform and l.platform_id = q.platform_id and l.model = $2 and l.audience = $3)
+"""
+
+# $4: the partition day.
+PENDING_SQL = """
+select q.platform, q.platform_id, q.has, p.handle, p.name, p.bio, p.category, p.followers
+{pending}
+  and q.partition_date = $4
+order by q.has desc, q.platform, q.platform_id
 """
 
 FAILURES_SQL = """
@@ -43,15 +58,28 @@ where f.model = $1 and f.audience = $2
 """
 
 
+def pending_condition(*, relabel: bool) -> str:
+    """``from ... where ...`` of the units to work: unlabeled ones, or all of them when relabeling."""
+    return PENDING_FROM if relabel else PENDING_FROM + NOT_LABELED
+
+
 def pending_units(
-    warehouse, day: date, model: str, audience: str, min_has: float, *, relabel: bool
+    warehouse: Warehouse | WarehouseTransaction,
+    day: date,
+    model: str,
+    audience: str,
+    min_has: float,
+    *,
+    relabel: bool,
 ) -> pl.DataFrame:
     """Queue rows of ``day`` still to label by ``model`` for ``audience`` (all of them when relabeling)."""
-    sql = PENDING_SQL.format(label_filter="" if relabel else NOT_LABELED)
-    return warehouse.read(sql, [day, min_has, model, audience])
+    sql = PENDING_SQL.format(pending=pending_condition(relabel=relabel))
+    return warehouse.read(sql, [min_has, model, audience, day])
 
 
-def dead_letters_due(tx, model: str, audience: str, max_failures: int, now: datetime) -> pl.DataFrame:
+def dead_letters_due(
+    tx: WarehouseTransaction, model: str, audience: str, max_failures: int, now: datetime
+) -> pl.DataFrame:
     """Units whose failures since their last re-queue reached ``max_failures``, as dead-letter rows."""
     failures = tx.read(FAILURES_SQL, [model, audience])
     if failures.is_empty():

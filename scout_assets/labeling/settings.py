@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scout_assets.settings import CONFIG_DIR, read_yaml_mapping
 
@@ -16,6 +18,8 @@ class LabelingSettingsError(ValueError):
 
 @dataclass(frozen=True)
 class LabelingSettings:
+    """What the labeling asset and sensors read from ``labeling.yaml`` (docs/labeling.md)."""
+
     audiences: tuple[str, ...]
     max_batches_per_run: int
     max_failures: int
@@ -23,9 +27,10 @@ class LabelingSettings:
 
 
 def load_labeling_settings(path: Path = LABELING_FILE) -> LabelingSettings:
+    """Read and check ``path``; read on every use, so an edit applies without a code reload."""
     data = read_yaml_mapping(path, "labeling settings", LabelingSettingsError)
 
-    def field(name: str, kind: type, check, problem: str):
+    def field(name: str, kind: type | tuple[type, ...], check: Callable[[Any], bool], problem: str) -> Any:
         value = data.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or not check(value):
             raise LabelingSettingsError(f"labeling settings {path}: field {name!r} {problem}, got {value!r}")
