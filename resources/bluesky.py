@@ -66,13 +66,9 @@ class BlueskySearch(PlatformSearchResource):
         Raises ``PlatformError`` or the parsers' ``PayloadError``; both carry ``.calls`` with
         the records of every call made for this page, search and hydration alike.
         """
-        if not keyword or not keyword.strip():
-            raise ValueError(f"bluesky search: keyword must be a non-empty string, got {keyword!r}")
+        params = self._search_params(keyword, cursor, keyword_param="q", size_param="limit")
         request_id = request_id or new_call_id()
         scope = CallScope(request_id=request_id, platform=self.platform, keyword=keyword, cursor=cursor)
-        params: list[tuple[str, str | int]] = [("q", keyword), ("limit", self.page_size)]
-        if cursor:
-            params.append(("cursor", cursor))
         found = self.http.get_json(
             SEARCH_PATH,
             params,

@@ -137,6 +137,17 @@ class PlatformSearchResource(dg.ConfigurableResource):
         """The open client (opened on first use when neither Dagster nor ``with`` opened it)."""
         return self.open()
 
+    def _search_params(
+        self, keyword: str, cursor: str | None, *, keyword_param: str, size_param: str
+    ) -> list[tuple[str, str | int]]:
+        """The query of one search page, after refusing an empty keyword (names the platform)."""
+        if not keyword or not keyword.strip():
+            raise ValueError(f"{self.platform} search: keyword must be a non-empty string, got {keyword!r}")
+        params: list[tuple[str, str | int]] = [(keyword_param, keyword), (size_param, self.page_size)]
+        if cursor:
+            params.append(("cursor", cursor))
+        return params
+
     def _search_page(
         self,
         *,

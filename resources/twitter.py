@@ -65,12 +65,8 @@ class TwitterSearch(PlatformSearchResource):
         ``PayloadError`` when it delivers something that is not a search page; both carry
         ``.calls`` (every HTTP attempt) for the usage ledger.
         """
-        if not keyword or not keyword.strip():
-            raise ValueError(f"twitter search: keyword must be a non-empty string, got {keyword!r}")
+        params = self._search_params(keyword, cursor, keyword_param="keyword", size_param="count")
         request_id = request_id or new_call_id()
-        params: list[tuple[str, str | int]] = [("keyword", keyword), ("count", self.page_size)]
-        if cursor:
-            params.append(("cursor", cursor))
         response = self.http.get_json(
             SEARCH_PATH,
             params,

@@ -587,3 +587,12 @@ def test_bulk_load_of_fifty_thousand_rows(warehouse: Warehouse) -> None:
     )
     assert stats.row(0) == (n, n * (n - 1) // 2, n - len(range(0, n, 7)))
     assert_frame_equal(warehouse.read_table("profile_snapshots", where), frame)
+
+
+def test_in_list_placeholders_bind_values_never_format_them():
+    from resources.warehouse.sql import placeholders
+
+    assert placeholders(3, first=2) == "$2, $3, $4"
+    assert placeholders(1) == "$1"
+    with pytest.raises(ValueError, match="at least one value"):
+        placeholders(0)

@@ -164,8 +164,13 @@ KEYWORDS = Table(
 PROFILE_SNAPSHOTS = Table(
     name="profile_snapshots",
     description="The last state of one account seen in one partition (day x platform).",
-    columns=(*PROFILE_COLUMNS, ("partition_date", "date"), ("first_seen_at", "timestamp"),
-             ("last_seen_at", "timestamp"), ("last_request_id", "text")),
+    columns=(
+        *PROFILE_COLUMNS,
+        ("partition_date", "date"),
+        ("first_seen_at", "timestamp"),
+        ("last_seen_at", "timestamp"),
+        ("last_request_id", "text"),
+    ),
     key=("platform", "platform_id", "partition_date"),
     partition_columns=("partition_date", "platform"),
 )
@@ -193,9 +198,16 @@ PROFILES = Table(
         "and by which keywords. Derived from profile_snapshots/profile_sightings; rebuilt for the "
         "accounts a partition touches in the same transaction that replaces the partition."
     ),
-    columns=(*PROFILE_COLUMNS, ("first_seen_at", "timestamp"), ("last_seen_at", "timestamp"),
-             ("first_partition_date", "date"), ("last_partition_date", "date"),
-             ("keywords", "text"), ("keyword_count", "int"), ("previous_handles", "text")),
+    columns=(
+        *PROFILE_COLUMNS,
+        ("first_seen_at", "timestamp"),
+        ("last_seen_at", "timestamp"),
+        ("first_partition_date", "date"),
+        ("last_partition_date", "date"),
+        ("keywords", "text"),
+        ("keyword_count", "int"),
+        ("previous_handles", "text"),
+    ),
     key=("platform", "platform_id"),
 )
 

@@ -172,3 +172,10 @@ def insert_from(table: Table, source: str, on_conflict: OnConflict) -> str:
         return sql + target + " DO NOTHING"
     assignments = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
     return sql + target + f" DO UPDATE SET {assignments}"
+
+
+def placeholders(count: int, first: int = 1) -> str:
+    """``$first, $first+1, …`` for an ``in (...)`` list of ``count`` bound values (never the values)."""
+    if count < 1:
+        raise ValueError(f"an IN list needs at least one value, got {count}")
+    return ", ".join(f"${n}" for n in range(first, first + count))

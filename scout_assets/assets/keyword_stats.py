@@ -15,6 +15,7 @@ import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import KEYWORD_STATS, polars_schema
+from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import DAILY_FRESHNESS, LABELING_GROUP, OWNERS, distribution_metadata
 from scout_assets.assets.has_scores import HAS_CONFIG
 from scout_assets.domain.keyword_rules import load_keyword_rules
@@ -24,10 +25,9 @@ from scout_assets.partitions import daily_partitions
 
 
 def _labels_sql(audiences: tuple[str, ...]) -> str:
-    placeholders = ", ".join(f"${i + 2}" for i in range(len(audiences)))
     return (
         "select l.platform, l.platform_id, l.label, l.cost_usd from llm_labels l "
-        "where l.audience in (" + placeholders + ") and exists (select 1 from profile_sightings s "
+        f"where l.audience in ({placeholders(len(audiences), first=2)}) and exists (select 1 from profile_sightings s "
         "where s.platform = l.platform and s.platform_id = l.platform_id and s.partition_date = $1)"
     )
 

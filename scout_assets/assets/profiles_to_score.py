@@ -14,6 +14,7 @@ import polars as pl
 
 from resources.warehouse import Warehouse
 from resources.warehouse.schema import PROFILES_TO_SCORE, polars_schema
+from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
     FOLLOW_UPSTREAM,
@@ -83,7 +84,7 @@ def _labeled_ids(warehouse: Warehouse, platform: str) -> pl.Series:
     for every active audience. Until then some model still has them pending."""
     audiences = load_labeling_settings().audiences
     units_needed = len(model_aliases()) * len(audiences)
-    in_audiences = ", ".join(f"${i + 2}" for i in range(len(audiences)))
+    in_audiences = placeholders(len(audiences), first=2)
     done = warehouse.read(
         "select platform_id, count(distinct model || '|' || audience) as units from ("
         f" select platform_id, model, audience from llm_labels where platform = $1 and audience in ({in_audiences})"
