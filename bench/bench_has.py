@@ -23,8 +23,8 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
 from scout_assets.domain.has import load_has_config, score_one, score_profiles
+from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 AS_OF = datetime(2026, 3, 1)
 CHUNK = 50_000

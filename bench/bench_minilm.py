@@ -27,9 +27,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scout_assets.labeling.audience import AUDIENCES_DIR, load_audience
-from scout_assets.labeling.local_minilm import LocalMiniLMLabeler, encode, get_model, profile_text
-from scout_assets.labeling.types import LABEL_FIELDS, ProfileForLabel
+from resources.models.local_minilm import LocalMiniLMLabeler, encode, get_model, profile_text
+from scout_contract.audience import AUDIENCES_DIR, load_audience
+from scout_contract.labels import LABEL_FIELDS, ProfileForLabel
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

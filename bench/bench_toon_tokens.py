@@ -24,11 +24,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from scout_assets.labeling.audience import load_audiences  # noqa: E402
-from scout_assets.labeling.litellm_import import import_litellm  # noqa: E402
-from scout_assets.labeling.prompt import build_messages  # noqa: E402
-from scout_assets.labeling.toon import encode_profiles  # noqa: E402
-from scout_assets.labeling.types import LABEL_FIELDS, ProfileForLabel  # noqa: E402
+from resources.models.litellm_import import import_litellm  # noqa: E402
+from resources.models.prompt import build_messages  # noqa: E402
+from resources.models.toon import encode_profiles  # noqa: E402
+from scout_contract.audience import load_audiences  # noqa: E402
+from scout_contract.labels import LABEL_FIELDS, ProfileForLabel  # noqa: E402
 
 DATA = PROJECT_ROOT.parent / "shared" / "data" / "labeled_profiles.jsonl"
 BATCH_SIZE = 25

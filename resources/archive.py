@@ -35,7 +35,7 @@ from urllib.parse import quote, unquote, urlparse
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from scout_assets.settings import data_dir
+from scout_contract.paths import data_dir
 
 # Path segments we put in keys: no separators, no dot-only names, nothing a shell or S3
 # console would mangle. Request ids are uuid hex or platform ids; platforms are short names.

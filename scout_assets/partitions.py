@@ -57,7 +57,7 @@ def today_utc() -> date:
 
 
 def _model_aliases() -> list[str]:
-    from scout_assets.labeling.registry import model_aliases
+    from resources.models.registry import model_aliases
 
     return model_aliases()
 

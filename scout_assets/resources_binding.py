@@ -18,12 +18,12 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from resources.archive import build_archive
-from resources.bluesky import BlueskySearch
-from resources.models import LabelModel, model_resource_key
-from resources.twitter import TwitterSearch
+from resources.models.registry import raw_model_entries
+from resources.models.resource import LabelModel, model_resource_key
+from resources.platforms.bluesky import BlueskySearch
+from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
-from scout_assets.labeling.registry import raw_model_entries
-from scout_assets.settings import PROJECT_ROOT
+from scout_contract.paths import PROJECT_ROOT
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 

@@ -30,9 +30,9 @@ import dagster as dg
 from scout_assets.assets.keywords import keyword_file_path
 from scout_assets.domain.keyword_file import KeywordFileError, load_keyword_file
 from scout_assets.jobs import rederive_job, scout_main_job
-from scout_assets.labeling.audience import AUDIENCES_DIR, AudienceError, load_audience
 from scout_assets.labeling.settings import LABELING_FILE, LabelingSettingsError, load_labeling_settings
 from scout_assets.partitions import PLATFORMS, partition_key
+from scout_contract.audience import AUDIENCES_DIR, AudienceError, load_audience
 from sensors.cursors import dump_cursor, load_cursor, recent_days, tick_result, utc_now
 from sensors.settings import CONFIG_CHANGE_INTERVAL_S, relabel_days
 from sensors.targets import MAIN_JOB, REASON_TAG, TRIGGER_TAG

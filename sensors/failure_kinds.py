@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from scout_assets.labeling.registry import raw_model_entries
+from resources.models.registry import raw_model_entries
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo  # how Dagster stores an error

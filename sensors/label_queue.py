@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from resources.models.registry import load_model_registry
 from resources.warehouse import Warehouse, WarehouseError
 from scout_assets.jobs import label_job
 from scout_assets.labeling.draw import CycleDraw, draw_labeling_models
-from scout_assets.labeling.registry import load_model_registry
 from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
 from sensors.cursors import dump_cursor, load_cursor, naive_utc, recent_days, tick_result, utc_now
 from sensors.queue_state import PartitionQueue, queue_states

@@ -28,10 +28,10 @@ import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse, WarehouseError
-from resources.warehouse.schema import DEAD_LETTERS, RUN_FAILURES, polars_schema
 from scout_assets.labeling.queue import pending_units
 from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
 from scout_assets.partitions import split_model_partition_key
+from scout_contract.tables import DEAD_LETTERS, RUN_FAILURES, polars_schema
 from sensors.cursors import naive_utc, utc_now
 from sensors.failure_kinds import MAX_ERROR_CHARS, FailureKind, FailureSummary, classify_run
 from sensors.settings import MAX_RUN_ATTEMPTS, POISON_FAILURES_TO_DEAD_LETTER, retry_backoff

@@ -182,7 +182,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def sandbox():
     """A fresh API sandbox on 127.0.0.1 for one test: its own faults and request log."""
-    from resources.sandbox import SandboxServer
+    from scout_sandbox import SandboxServer
 
     with SandboxServer() as server:
         yield server

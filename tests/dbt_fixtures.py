@@ -27,8 +27,8 @@ from typing import Any
 
 import polars as pl
 
-from resources.warehouse.schema import polars_schema, table
-from scout_assets.dashboard.targets import DBT_PROJECT_DIR, dbt_env, warehouse_location
+from scout_contract.tables import polars_schema, table
+from scout_dashboard.targets import DBT_PROJECT_DIR, dbt_env, warehouse_location
 
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 UX = "ux_research_leads.v1"

@@ -9,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
 from scout_assets.domain.has import HasConfig, load_has_config, score_one, score_profiles
+from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 AS_OF = datetime(2026, 3, 1)
 CONFIG: HasConfig = load_has_config()

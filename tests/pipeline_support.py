@@ -6,12 +6,12 @@ import dagster as dg
 import polars as pl
 
 from resources.archive import LocalArchive
-from resources.bluesky import BlueskySearch
-from resources.twitter import TwitterSearch
-from scout_assets.definitions import defs
+from resources.platforms.bluesky import BlueskySearch
+from resources.platforms.twitter import TwitterSearch
 from scout_assets.jobs import MAIN_ASSETS
 from scout_assets.partitions import partition_key, today_utc
-from scout_assets.settings import data_dir
+from scout_contract.paths import data_dir
+from scout_location.definitions import defs
 
 __all__ = ["DERIVED", "MAIN_ASSETS", "archive_for", "assets", "materialize", "resources_for", "table"]
 

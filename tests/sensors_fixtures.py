@@ -19,7 +19,8 @@ from datetime import date, datetime
 import dagster as dg
 import polars as pl
 
-from resources.warehouse.schema import (
+from scout_assets.partitions import daily_model_partitions, daily_platform_partitions
+from scout_contract.tables import (
     DEAD_LETTERS,
     LABEL_FAILURES,
     LLM_LABELS,
@@ -28,7 +29,6 @@ from resources.warehouse.schema import (
     PROFILES_TO_SCORE,
     polars_schema,
 )
-from scout_assets.partitions import daily_model_partitions, daily_platform_partitions
 
 
 def seed_queue(

@@ -101,7 +101,7 @@ def test_changed_has_config_is_visible_and_backfilled(warehouse, sandbox, monkey
 def test_backfill_keys_for_the_cli():
     from datetime import date
 
-    from scout_assets.backfill_keys import last_days
+    from scout_cli.backfill_keys import last_days
 
     assert last_days(2, until=date(2026, 3, 2)) == (
         "2026-03-01|bluesky,2026-03-01|twitter,2026-03-02|bluesky,2026-03-02|twitter"

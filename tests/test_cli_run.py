@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from resources.warehouse import Warehouse
-from scout_assets.cli import main
+from scout_cli.main import main
 
 
 @pytest.mark.slow

@@ -31,16 +31,16 @@ import dagster as dg
 import pytest
 from pyrate_limiter import AbstractClock
 
-from resources.bluesky import PROFILES_PATH, PUBLIC_APPVIEW, BlueskySearch
-from resources.bluesky import SEARCH_PATH as BSKY_SEARCH
-from resources.platform_resource import PlatformSearchResource
-from resources.rate_gate import RateGate
-from resources.retry_after import retry_after_seconds
-from resources.sandbox import Fault, SandboxServer, get_sandbox
-from resources.search_page import CallRecord, PlatformError, SearchPage
-from resources.twitter import RAPIDAPI_HOST, TwitterSearch
-from resources.twitter import SEARCH_PATH as X_SEARCH
-from scout_assets.domain.errors import PayloadError
+from resources.platforms.bluesky import PROFILES_PATH, PUBLIC_APPVIEW, BlueskySearch
+from resources.platforms.bluesky import SEARCH_PATH as BSKY_SEARCH
+from resources.platforms.platform_resource import PlatformSearchResource
+from resources.platforms.rate_gate import RateGate
+from resources.platforms.retry_after import retry_after_seconds
+from resources.platforms.search_page import CallRecord, PlatformError, SearchPage
+from resources.platforms.twitter import RAPIDAPI_HOST, TwitterSearch
+from resources.platforms.twitter import SEARCH_PATH as X_SEARCH
+from scout_contract.errors import PayloadError
+from scout_sandbox import Fault, SandboxServer, get_sandbox
 
 KEYWORD = "ethnography"
 SEARCH_PATHS = {"twitter": X_SEARCH, "bluesky": BSKY_SEARCH}
@@ -536,7 +536,7 @@ def test_resource_opens_in_setup_and_closes_in_teardown(server: SandboxServer) -
 
 def test_production_can_forbid_the_sandbox(monkeypatch):
     """With SCOUT_REQUIRE_LIVE_APIS a missing key fails loudly instead of searching synthetic data."""
-    from resources.platform_resource import SandboxNotAllowedError
+    from resources.platforms.platform_resource import SandboxNotAllowedError
 
     monkeypatch.setenv("SCOUT_REQUIRE_LIVE_APIS", "1")
     with pytest.raises(SandboxNotAllowedError, match="twitter: no API key or base URL"):

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import pytest
 
 from resources.warehouse import Warehouse
-from scout_assets.dashboard import formatting
-from scout_assets.dashboard.browser import CHROMIUM, PAGES
+from scout_dashboard import formatting
+from scout_dashboard.browser import CHROMIUM, PAGES
 from tests.dbt_fixtures import UX, demo_duckdb_marts
 
 pytestmark = pytest.mark.slow
@@ -44,8 +44,8 @@ def page_of() -> Iterator:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{reason} (CI=true: the setup installs it, so this is a failure)")
         pytest.skip(reason)
-    from scout_assets.dashboard.browser import chromium_page, open_rendered
-    from scout_assets.dashboard.server import running_dashboard
+    from scout_dashboard.browser import chromium_page, open_rendered
+    from scout_dashboard.server import running_dashboard
 
     demo = demo_duckdb_marts()
     with running_dashboard({"SCOUT_WAREHOUSE_URL": demo.url}) as base_url, chromium_page() as page:
@@ -85,7 +85,7 @@ def one(marts: Warehouse, sql: str) -> dict:
 
 
 def test_funnel_page_shows_the_funnel_totals(page_of, marts):
-    from scout_assets.dashboard.browser import metrics
+    from scout_dashboard.browser import metrics
 
     totals = one(
         marts,
@@ -103,7 +103,7 @@ def test_funnel_page_shows_the_funnel_totals(page_of, marts):
 def test_leads_page_lists_the_best_leads_filters_and_exports_them(page_of, marts, tmp_path):
     from playwright.sync_api import expect
 
-    from scout_assets.dashboard.browser import metric_value
+    from scout_dashboard.browser import metric_value
 
     matches = marts.read(
         "select handle from analytics.mart_audience_leads where audience = $1 and verdict = 'match' "
@@ -134,7 +134,7 @@ def test_leads_page_lists_the_best_leads_filters_and_exports_them(page_of, marts
 
 
 def test_keywords_page_shows_cost_per_true_label(page_of, marts):
-    from scout_assets.dashboard.browser import metrics
+    from scout_dashboard.browser import metrics
 
     totals = one(
         marts,
@@ -148,7 +148,7 @@ def test_keywords_page_shows_cost_per_true_label(page_of, marts):
 
 
 def test_health_page_shows_calls_errors_latency_and_cost(page_of, marts):
-    from scout_assets.dashboard.browser import metrics
+    from scout_dashboard.browser import metrics
 
     totals = one(
         marts,
@@ -164,7 +164,7 @@ def test_health_page_shows_calls_errors_latency_and_cost(page_of, marts):
 
 
 def test_models_page_shows_agreement_with_the_reference_model(page_of, marts):
-    from scout_assets.dashboard.browser import metrics
+    from scout_dashboard.browser import metrics
 
     expected = marts.read(
         "select model, agreement_with_reference from analytics.mart_model_comparison "

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from scout_assets.dashboard import formatting, queries
-from scout_assets.dashboard.queries import LeadFilters, Window
-from scout_assets.dashboard.reader import MartReader, MartsUnavailable
-from scout_assets.dashboard.targets import dbt_env, shell_exports, warehouse_location
+from scout_dashboard import formatting, queries
+from scout_dashboard.queries import LeadFilters, Window
+from scout_dashboard.reader import MartReader, MartsUnavailable
+from scout_dashboard.targets import dbt_env, shell_exports, warehouse_location
 from tests.dbt_fixtures import D1, D3, THELAI, UX, build_demo, demo_duckdb_marts
 
 ALL_DAYS = Window(start=date(2026, 2, 1), end=date(2026, 4, 1))

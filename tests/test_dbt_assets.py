@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from resources.models import LabelModel, model_resource_key
+from resources.models.resource import LabelModel, model_resource_key
 from scout_assets.assets import dbt as dbt_module
 from scout_assets.assets.dbt import window_vars
 from scout_assets.assets.llm_labels import MODEL_ALIASES

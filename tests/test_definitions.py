@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from scout_assets.definitions import defs
 from scout_assets.partitions import daily_model_partitions, daily_partitions, daily_platform_partitions
+from scout_location.definitions import defs
 
 GRAPH = {
     "keywords": set(),

@@ -12,8 +12,8 @@ from dataclasses import replace
 import polars as pl
 import pytest
 
-from resources.warehouse.schema import HAS_COLUMNS, polars_schema
 from scout_assets.domain.has import OUTPUT_COLUMNS, queued, reference, score, score_profiles
+from scout_contract.tables import HAS_COLUMNS, polars_schema
 from tests.has_fixtures import AS_OF, CONFIG, frame, profile, score_both
 
 

@@ -335,8 +335,8 @@ def test_compose_commands_parse_and_point_at_real_code(compose: dict[str, Any]) 
     code_cmd, code_params = parse_dagster_command(services["scout-code"]["command"])
     assert code_cmd == "dagster code-server start"
     assert (code_params["host"], code_params["location_name"]) == ("0.0.0.0", "scout")
-    assert _modules(code_params) == ["scout_assets.definitions"]
-    assert "defs = " in _module_file("scout_assets.definitions").read_text()
+    assert _modules(code_params) == ["scout_location.definitions"]
+    assert "defs = " in _module_file("scout_location.definitions").read_text()
 
     workspace_paths = []
     for role, expected in (("webserver", "dagster-webserver"), ("daemon", "dagster-daemon run")):
@@ -437,7 +437,7 @@ def test_dockerfile_copies_exist_and_are_not_ignored() -> None:
 def test_dockerfile_default_command_is_the_code_server() -> None:
     cmd = next(json.loads(arg) for op, arg in _dockerfile_instructions() if op == "CMD")
     path, params = parse_dagster_command(cmd)
-    assert path == "dagster code-server start" and _modules(params) == ["scout_assets.definitions"]
+    assert path == "dagster code-server start" and _modules(params) == ["scout_location.definitions"]
 
 
 # --- Helm ----------------------------------------------------------------------------------------
@@ -578,7 +578,7 @@ def test_ecs_task_definition_matches_the_launcher(task_definition: dict[str, Any
         e["value"] for e in container["environment"] if e["name"] == "SCOUT_RUN_TASK_DEFINITION"
     }
     path, params = parse_dagster_command(container["command"])
-    assert path == "dagster code-server start" and _modules(params) == ["scout_assets.definitions"]
+    assert path == "dagster code-server start" and _modules(params) == ["scout_location.definitions"]
     health = container["healthCheck"]["command"]
     assert parse_dagster_command(health[1:])[1]["port"] == params["port"]
     assert {"containerPort": params["port"], "protocol": "tcp"} in container["portMappings"]

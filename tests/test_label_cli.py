@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scout_assets.labeling.audience import AUDIENCES_DIR
-from scout_assets.labeling.label_cli import add_label_parser, main, read_profiles, run_label
-from scout_assets.settings import PROJECT_ROOT
+from scout_cli.label import add_label_parser, main, read_profiles, run_label
+from scout_contract.audience import AUDIENCES_DIR
+from scout_contract.paths import PROJECT_ROOT
 from tests.llm_server import FakeLLMServer
 
 AUDIENCE = str(AUDIENCES_DIR / "thelai_customers.v3.json")
@@ -147,7 +147,7 @@ def test_limit_and_split_select_profiles(tmp_path, capsys):
         == 0
     )
     assert [row["handle"] for row in read_output(out)] == ["qual_prof", "crypto_guy"]
-    from scout_assets.labeling.evaluation import split_of
+    from scout_assets.labeling.agreement import split_of
 
     assert (
         run(
@@ -282,7 +282,7 @@ def test_missing_api_key_is_a_clear_error(tmp_path, capsys, monkeypatch):
 def test_bad_input_names_file_and_line(tmp_path, file_name, content, message):
     path = tmp_path / file_name
     path.write_text(content)
-    from scout_assets.labeling.label_cli import InputError
+    from scout_cli.label import InputError
 
     with pytest.raises(InputError, match=message):
         read_profiles(path)
@@ -343,7 +343,7 @@ def test_reads_defaults_for_optional_columns(tmp_path):
 def test_module_entry_point(tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", PROFILES)
     done = subprocess.run(
-        [sys.executable, "-m", "scout_assets.labeling.label_cli", "--model", "nope", "--audience", AUDIENCE,
+        [sys.executable, "-m", "scout_cli.label", "--model", "nope", "--audience", AUDIENCE,
          "--input", str(source), "--output", str(tmp_path / "o.jsonl")],
         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120, check=False,
     )  # fmt: skip

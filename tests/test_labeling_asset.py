@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from resources.models import LabelModel, model_resource_key
+from resources.models.resource import LabelModel, model_resource_key
 from scout_assets.assets.llm_labels import MODEL_ALIASES
 from scout_assets.partitions import model_partition_key, today_utc
 from tests.llm_server import FakeLLMServer

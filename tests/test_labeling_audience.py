@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scout_assets.labeling.audience import (
+from scout_contract.audience import (
     AUDIENCES_DIR,
     Audience,
     AudienceError,

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from scout_assets.labeling.audience import load_audiences
-from scout_assets.labeling.litellm_labeler import LiteLLMLabeler, ModelConfigError, TransientModelError
-from scout_assets.labeling.prompt import PROMPT_VERSION, build_messages
-from scout_assets.labeling.registry import ModelSpec, load_model_registry
-from scout_assets.labeling.toon import decode_profiles
-from scout_assets.labeling.types import Label, Labeler, LabelFailure, ProfileForLabel
-from scout_assets.labeling.validate import NOT_ANSWERED
+from resources.models.litellm_labeler import LiteLLMLabeler, ModelConfigError, TransientModelError
+from resources.models.prompt import PROMPT_VERSION, build_messages
+from resources.models.registry import ModelSpec, load_model_registry
+from resources.models.toon import decode_profiles
+from resources.models.validate import NOT_ANSWERED
+from scout_contract.audience import load_audiences
+from scout_contract.labels import Label, Labeler, LabelFailure, ProfileForLabel
 from tests.llm_server import FakeLLMServer, naive_read_rows, rule_label, toon_block
 
 AUDIENCE = load_audiences()["thelai_customers.v3"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scout_assets.labeling.audience import AUDIENCES_DIR, load_audience
-from scout_assets.labeling.local_minilm import (
+from resources.models.local_minilm import (
     ALIAS,
     MODEL_ID,
     PROMPT_VERSION,
@@ -25,7 +24,8 @@ from scout_assets.labeling.local_minilm import (
     prototype_texts,
     signal_items,
 )
-from scout_assets.labeling.types import Label, ProfileForLabel
+from scout_contract.audience import AUDIENCES_DIR, load_audience
+from scout_contract.labels import Label, ProfileForLabel
 
 
 def profile(handle: str, bio: str, name: str = "Jane Roe", category: str | None = None) -> ProfileForLabel:

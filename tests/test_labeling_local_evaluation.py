@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from scout_assets.labeling.evaluation import (
+from scout_assets.labeling.agreement import (
     agreement,
     baselines,
     cohen_kappa,

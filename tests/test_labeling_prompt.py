@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from scout_assets.labeling.audience import load_audiences
-from scout_assets.labeling.prompt import PROMPT_VERSION, build_messages
-from scout_assets.labeling.toon import decode_profiles, encode_profiles
-from scout_assets.labeling.types import ProfileForLabel
+from resources.models.prompt import PROMPT_VERSION, build_messages
+from resources.models.toon import decode_profiles, encode_profiles
+from scout_contract.audience import load_audiences
+from scout_contract.labels import ProfileForLabel
 
 AUDIENCE = load_audiences()["thelai_customers.v3"]
 BATCH = [

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scout_assets.labeling.litellm_import import import_litellm
-from scout_assets.labeling.registry import (
+from resources.models.litellm_import import import_litellm
+from resources.models.registry import (
     MODELS_FILE,
     ModelSpec,
     RegistryError,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scout_assets.labeling.audience import load_audiences
 from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
+from scout_contract.audience import load_audiences
 
 
 def test_checked_in_settings_name_existing_audiences():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scout_assets.labeling.toon import ToonError, decode_profiles, encode_profiles
-from scout_assets.labeling.types import LABEL_FIELDS, ProfileForLabel
+from resources.models.toon import ToonError, decode_profiles, encode_profiles
+from scout_contract.labels import LABEL_FIELDS, ProfileForLabel
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

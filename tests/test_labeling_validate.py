@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from scout_assets.labeling.types import Label, LabelFailure, ProfileForLabel
-from scout_assets.labeling.validate import (
+from resources.models.validate import (
     MAX_REASON_CHARS,
     NOT_ANSWERED,
     PREVIEW_CHARS,
     parse_model_output,
     parse_model_output_detailed,
 )
+from scout_contract.labels import Label, LabelFailure, ProfileForLabel
 
 BATCH = [
     ProfileForLabel("Alice_Q", "Alice", "qualitative sociologist", None, 10),

@@ -7,8 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from scout_assets.domain.errors import PayloadContext, PayloadError
-from scout_assets.domain.normalize import (
+from resources.platforms.payload import (
     body_preview,
     decode_json_body,
     normalize_string,
@@ -18,6 +17,7 @@ from scout_assets.domain.normalize import (
     read_timestamp,
     require_str,
 )
+from scout_contract.errors import PayloadContext, PayloadError
 
 CTX = PayloadContext("twitter", "ethnography")
 

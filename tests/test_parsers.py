@@ -15,21 +15,21 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
-from scout_assets.domain.errors import PayloadError
-from scout_assets.domain.parse_bluesky import (
+from resources.platforms.bluesky_wire import (
     BlueskySearchPage,
     merge_bluesky,
     parse_bluesky_profiles,
     parse_bluesky_search,
 )
-from scout_assets.domain.parse_twitter import (
+from resources.platforms.twitter_wire import (
     TwitterPage,
     parse_twitter_page,
     parse_twitter_user,
     parse_twitter_user_detail,
 )
 from scout_assets.domain.profile_frame import profiles_frame
+from scout_contract.errors import PayloadError
+from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 COLUMNS = [name for name, _ in PROFILE_COLUMNS]

@@ -12,10 +12,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from resources.sandbox import Fault
 from scout_assets.assets.raw_searches import RawSearchConfig
 from scout_assets.assets.raw_searches import raw_searches as raw_searches_asset
 from scout_assets.partitions import partition_key, today_utc
+from scout_sandbox import Fault
 from tests.pipeline_support import (
     DERIVED,
     MAIN_ASSETS,

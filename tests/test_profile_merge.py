@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import polars as pl
 
-from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
 from scout_assets.domain.profile_merge import (
     current_profiles,
     sightings_from_appearances,
     snapshots_from_sightings,
 )
+from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 APPEARANCE_SCHEMA = polars_schema(PROFILE_COLUMNS) | {
     "keyword": pl.String,

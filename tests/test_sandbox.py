@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from resources.sandbox import Fault, SandboxServer, get_sandbox
-from resources.sandbox.server import SandboxRequest
+from scout_sandbox import Fault, SandboxServer, get_sandbox
+from scout_sandbox.server import SandboxRequest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -237,7 +237,7 @@ def test_same_request_gives_byte_identical_bodies_across_servers_and_processes(
         assert [httpx.get(f"{second.base_url}{p}", params=q).content for p, q in requests] == bodies
     # Another interpreter with another hash seed: only SHA-256 seeding survives this.
     env = os.environ | {"PYTHONHASHSEED": "4242"}
-    command = [sys.executable, "-m", "resources.sandbox", "--port", "0"]
+    command = [sys.executable, "-m", "scout_sandbox", "--port", "0"]
     with subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
@@ -251,7 +251,7 @@ def test_same_request_gives_byte_identical_bodies_across_servers_and_processes(
 
 FINGERPRINT = """
 import hashlib
-from resources.sandbox.pool import ProfilePool
+from scout_sandbox.pool import ProfilePool
 digest = hashlib.sha256()
 for platform in ("twitter", "bluesky"):
     pool = ProfilePool(platform, 1200)
@@ -479,7 +479,7 @@ def test_control_endpoint_injects_faults_and_resets(sandbox: SandboxServer, clie
 def test_requests_are_recorded_without_secrets(
     sandbox: SandboxServer, client: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="resources.sandbox")
+    caplog.set_level(logging.DEBUG, logger="scout_sandbox")
     sandbox.inject(SEARCH_BSKY, Fault.rate_limit())
     client.get(SEARCH_X, params={"keyword": "postdoc", "count": 5, "api_key": FAKE_KEY})
     client.get(SEARCH_BSKY, params={"q": "postdoc"})

@@ -14,13 +14,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from resources.models.registry import load_model_registry
 from resources.warehouse import Warehouse
 from scout_assets.assets.keywords import keyword_file_path
 from scout_assets.jobs import rederive_job
-from scout_assets.labeling.audience import AUDIENCES_DIR
-from scout_assets.labeling.registry import load_model_registry
 from scout_assets.labeling.settings import LABELING_FILE
 from scout_assets.partitions import PLATFORMS
+from scout_contract.audience import AUDIENCES_DIR
 from sensors.config_changes import ConfigPaths, config_change_sensor, config_change_tick
 from sensors.relabel import relabel_after_refresh_sensor
 from sensors.settings import RELABEL_DAYS_ENV

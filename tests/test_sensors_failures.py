@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from resources.search_page import PlatformError
+from resources.models.litellm_labeler import TransientModelError
+from resources.platforms.search_page import PlatformError
 from resources.warehouse.errors import WarehouseLockedError
-from resources.warehouse.schema import TABLES
-from scout_assets.labeling.litellm_labeler import TransientModelError
 from scout_assets.labeling.queue import pending_units
 from scout_assets.labeling.settings import load_labeling_settings
+from scout_contract.tables import TABLES
 from sensors.failure_kinds import FailureKind, classify_run
 from sensors.run_failures import RUN_FAILURES_TABLE, handle_run_failure, run_failure_sensor
 from sensors.run_retries import run_retry_tick

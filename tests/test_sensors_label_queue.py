@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from resources.models import LabelModel, model_resource_key
+from resources.models.registry import load_model_registry
+from resources.models.resource import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
 from scout_assets.labeling.draw import draw_labeling_models
 from scout_assets.labeling.queue import pending_units
-from scout_assets.labeling.registry import load_model_registry
 from scout_assets.labeling.settings import load_labeling_settings
 from sensors.label_queue import label_queue_sensor, label_queue_tick
 from sensors.queue_state import queue_states

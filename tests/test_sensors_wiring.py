@@ -7,7 +7,7 @@ import shutil
 import dagster as dg
 
 from scout_assets.assets.keywords import keyword_file_path
-from scout_assets.definitions import defs
+from scout_location.definitions import defs
 from sensors import SCHEDULES, SENSORS
 
 

@@ -17,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from resources.warehouse import Warehouse, WarehouseError, WarehouseSchemaError, sql
-from resources.warehouse.schema import TABLES, Table, polars_schema, table
+from scout_contract.tables import TABLES, Table, polars_schema, table
 
 DAY1 = dt.date(2026, 3, 1)
 DAY2 = dt.date(2026, 3, 2)

@@ -11,7 +11,7 @@ import pytest
 
 from resources.warehouse import Warehouse, WarehouseError, parse_warehouse_url
 from resources.warehouse.location import mask_url
-from resources.warehouse.schema import polars_schema, table
+from scout_contract.tables import polars_schema, table
 
 SECRET = "pa55:w/rd@x"  # has characters that must be URL-encoded in a DSN
 SECRET_URL = "postgresql://scout:pa55%3Aw%2Frd%40x@127.0.0.1:1/scout"  # port 1: nothing listens

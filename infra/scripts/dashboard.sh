@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash infra/scripts/setup.sh
 source infra/scripts/env.sh
-exec streamlit run scout_assets/dashboard/app.py \
+exec streamlit run scout_dashboard/app.py \
   --server.address 127.0.0.1 --server.port "${PORT:-8501}" \
   --server.headless true --server.fileWatcherType none \
   --browser.gatherUsageStats false --global.developmentMode false --client.toolbarMode viewer

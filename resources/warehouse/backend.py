@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from resources.warehouse.schema import Table
 from resources.warehouse.sql import Dialect
+from scout_contract.tables import Table
 
 
 class Session(Protocol):

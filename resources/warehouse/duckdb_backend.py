@@ -20,8 +20,8 @@ import polars as pl
 import stamina
 
 from resources.warehouse.errors import WarehouseLockedError
-from resources.warehouse.schema import Table
 from resources.warehouse.sql import DUCKDB, Dialect
+from scout_contract.tables import Table
 
 _stage_numbers = itertools.count(1)
 

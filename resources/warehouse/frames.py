@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from resources.warehouse.schema import Table, polars_schema
+from scout_contract.tables import Table, polars_schema
 
 
 def conform_frame(table: Table, frame: pl.DataFrame) -> pl.DataFrame:

@@ -31,8 +31,8 @@ from adbc_driver_manager import dbapi as adbc_dbapi
 
 from resources.warehouse.errors import WarehouseError
 from resources.warehouse.location import WarehouseLocation
-from resources.warehouse.schema import Table
 from resources.warehouse.sql import POSTGRES, Dialect, quote
+from scout_contract.tables import Table
 
 _stage_numbers = itertools.count(1)
 

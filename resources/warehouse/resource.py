@@ -31,7 +31,7 @@ from resources.warehouse.location import (
 )
 from resources.warehouse.schema_sync import sync_schema
 from resources.warehouse.transaction import WarehouseTransaction
-from scout_assets.settings import data_dir
+from scout_contract.paths import data_dir
 
 
 def default_duckdb_path():

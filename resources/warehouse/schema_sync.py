@@ -10,10 +10,10 @@ columns explicitly, so they are simply ignored).
 
 from __future__ import annotations
 
-from resources.warehouse import sql
+import resources.warehouse.sql as sql
 from resources.warehouse.backend import Session
 from resources.warehouse.errors import WarehouseSchemaError
-from resources.warehouse.schema import TABLES, Table
+from scout_contract.tables import TABLES, Table
 
 
 def sync_schema(session: Session, display: str, tables: dict[str, Table] = TABLES) -> list[str]:

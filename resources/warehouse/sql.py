@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from resources.warehouse.schema import Table
+from scout_contract.tables import Table
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 

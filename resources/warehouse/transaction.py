@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from resources.warehouse import sql
+import resources.warehouse.sql as sql
 from resources.warehouse.backend import Backend, Session
 from resources.warehouse.errors import WarehouseError
 from resources.warehouse.frames import (
@@ -26,8 +26,8 @@ from resources.warehouse.frames import (
     conform_frame,
     partition_filter,
 )
-from resources.warehouse.schema import Table, polars_schema
-from resources.warehouse.schema import table as declared_table
+from scout_contract.tables import Table, polars_schema
+from scout_contract.tables import table as declared_table
 
 T = TypeVar("T")
 

@@ -27,9 +27,9 @@ from dagster_dbt import (
 
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import OWNERS
-from scout_assets.dashboard.targets import dbt_env
 from scout_assets.partitions import daily_partitions
 from scout_assets.resources_binding import DBT_PROJECT_DIR
+from scout_dashboard.targets import dbt_env
 
 ANALYTICS_GROUP = "analytics"
 INCREMENTAL = "config.materialized:incremental"

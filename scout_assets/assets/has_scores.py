@@ -14,7 +14,6 @@ import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import HAS_SCORES, polars_schema
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
     FOLLOW_UPSTREAM,
@@ -27,6 +26,7 @@ from scout_assets.assets.common import (
 )
 from scout_assets.domain.has import LIKELY_IS, load_has_config, score_profiles
 from scout_assets.partitions import daily_platform_partitions, day_end
+from scout_contract.tables import HAS_SCORES, polars_schema
 
 RANGE_CHECK = "has_in_unit_interval"
 HAS_CONFIG = load_has_config()

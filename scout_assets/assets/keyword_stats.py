@@ -14,7 +14,6 @@ import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import KEYWORD_STATS, polars_schema
 from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import DAILY_FRESHNESS, LABELING_GROUP, OWNERS, distribution_metadata
 from scout_assets.assets.has_scores import HAS_CONFIG
@@ -22,6 +21,7 @@ from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_stats import daily_stats, feedback
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import daily_partitions
+from scout_contract.tables import KEYWORD_STATS, polars_schema
 
 
 def _labels_sql(audiences: tuple[str, ...]) -> str:

@@ -15,13 +15,13 @@ import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import KEYWORDS, polars_schema
 from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
 from scout_assets.domain.keyword_file import DEFAULT_KEYWORD_FILE, KeywordEntry, load_keyword_file
 from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_state import LEDGER_COLUMNS, keyword_states
 from scout_assets.domain.keyword_stats import feedback
 from scout_assets.partitions import daily_platform_partitions, day_end
+from scout_contract.tables import KEYWORDS, polars_schema
 
 
 def keyword_file_path() -> Path:

@@ -15,17 +15,17 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from resources.models import LabelModel, model_resource_key
+from resources.models.litellm_labeler import TransientModelError
+from resources.models.registry import model_aliases
+from resources.models.resource import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import DEAD_LETTERS, LABEL_FAILURES, LLM_LABELS, polars_schema
 from scout_assets.assets.common import LABELING_GROUP, LABELS_FRESHNESS, OWNERS, counts_table
-from scout_assets.labeling.audience import Audience, load_audiences
-from scout_assets.labeling.litellm_labeler import TransientModelError
 from scout_assets.labeling.queue import dead_letters_due, pending_units
-from scout_assets.labeling.registry import model_aliases
 from scout_assets.labeling.settings import load_labeling_settings
-from scout_assets.labeling.types import LabelBatchResult, ProfileForLabel
 from scout_assets.partitions import daily_model_partitions, split_model_partition_key
+from scout_contract.audience import Audience, load_audiences
+from scout_contract.labels import LabelBatchResult, ProfileForLabel
+from scout_contract.tables import DEAD_LETTERS, LABEL_FAILURES, LLM_LABELS, polars_schema
 
 MODEL_ALIASES = model_aliases()
 

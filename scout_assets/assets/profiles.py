@@ -14,8 +14,8 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from resources.platforms.raw_pages import profiles_from_page
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
     FOLLOW_UPSTREAM,
@@ -25,14 +25,14 @@ from scout_assets.assets.common import (
     partitions_of,
     summed,
 )
-from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.profile_merge import (
     current_profiles,
     sightings_from_appearances,
     snapshots_from_sightings,
 )
-from scout_assets.domain.raw_pages import profiles_from_page
 from scout_assets.partitions import daily_platform_partitions
+from scout_contract.errors import PayloadError
+from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 DUPLICATE_CHECK = "no_duplicate_accounts"
 

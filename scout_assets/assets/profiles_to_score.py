@@ -12,8 +12,8 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from resources.models.registry import model_aliases
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import PROFILES_TO_SCORE, polars_schema
 from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
@@ -25,9 +25,9 @@ from scout_assets.assets.common import (
     summed,
 )
 from scout_assets.assets.has_scores import HAS_CONFIG
-from scout_assets.labeling.registry import model_aliases
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import daily_platform_partitions
+from scout_contract.tables import PROFILES_TO_SCORE, polars_schema
 
 
 @dg.asset(

@@ -16,16 +16,16 @@ import dagster as dg
 import polars as pl
 
 from resources.archive import RawArchive
-from resources.bluesky import BlueskySearch
-from resources.search_page import CallRecord, PlatformError, SearchPage
-from resources.twitter import TwitterSearch
+from resources.platforms.bluesky import BlueskySearch
+from resources.platforms.search_page import CallRecord, PlatformError, SearchPage
+from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
-from resources.warehouse.schema import API_CALLS, RAW_SEARCHES, polars_schema
 from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
 from scout_assets.assets.keywords import load_keyword_entries, stored_feedback, stored_pages
-from scout_assets.domain.errors import PayloadError
 from scout_assets.domain.keyword_state import SearchTarget, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
+from scout_contract.errors import PayloadError
+from scout_contract.tables import API_CALLS, RAW_SEARCHES, polars_schema
 
 
 class RawSearchConfig(dg.Config):

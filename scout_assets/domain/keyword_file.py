@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scout_assets.partitions import PLATFORMS
-from scout_assets.settings import CONFIG_DIR
+from scout_contract.paths import CONFIG_DIR
 
 DEFAULT_KEYWORD_FILE = CONFIG_DIR / "keywords.csv"
 HEADER = ("keyword", "platforms", "tags", "enabled")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scout_assets.settings import CONFIG_DIR, read_yaml_mapping
+from scout_contract.paths import CONFIG_DIR, read_yaml_mapping
 
 RULES_FILE = CONFIG_DIR / "keyword_rules.yaml"
 

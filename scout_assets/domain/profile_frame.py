@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from resources.warehouse.schema import PROFILE_COLUMNS, polars_schema
+from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 _COLUMNS = tuple(name for name, _ in PROFILE_COLUMNS)
 

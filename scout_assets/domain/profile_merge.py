@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from resources.warehouse.schema import (
+from scout_contract.tables import (
     PROFILE_COLUMNS,
     PROFILE_SIGHTINGS,
     PROFILE_SNAPSHOTS,

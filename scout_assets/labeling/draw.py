@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from resources.models import LabelModel
-from scout_assets.labeling.registry import ModelDraw, draw_models, load_model_registry
+from resources.models.registry import ModelDraw, draw_models, load_model_registry
+from resources.models.resource import LabelModel
 
 
 @dataclass(frozen=True)

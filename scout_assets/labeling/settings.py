@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scout_assets.settings import CONFIG_DIR, read_yaml_mapping
+from scout_contract.paths import CONFIG_DIR, read_yaml_mapping
 
 LABELING_FILE = CONFIG_DIR / "labeling.yaml"
 

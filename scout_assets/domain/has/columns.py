@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resources.warehouse.schema import HAS_COLUMNS
+from scout_contract.tables import HAS_COLUMNS
 
 # Columns that identify a profile; copied through unchanged.
 ID_COLUMNS: tuple[str, ...] = ("platform", "platform_id", "handle")

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from scout_assets.settings import CONFIG_DIR
+from scout_contract.paths import CONFIG_DIR
 
 DEFAULT_CONFIG_PATH = CONFIG_DIR / "has.yaml"
 

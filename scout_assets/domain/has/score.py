@@ -18,7 +18,6 @@ from datetime import datetime
 
 import polars as pl
 
-from resources.warehouse.schema import HAS_COLUMNS, polars_schema
 from scout_assets.domain.has.columns import OUTPUT_COLUMNS
 from scout_assets.domain.has.config import HasConfig
 from scout_assets.domain.has.inputs import (
@@ -28,6 +27,7 @@ from scout_assets.domain.has.inputs import (
     missing_inputs,
     naive_utc,
 )
+from scout_contract.tables import HAS_COLUMNS, polars_schema
 
 _OUTPUT_SCHEMA = polars_schema(tuple((n, t) for n, t in HAS_COLUMNS if n != "partition_date"))
 _SPAM_MAX_FOLLOWERS = 100  # the predecessor hard-codes the pair of penalty_thresholds.mass_following

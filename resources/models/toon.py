@@ -1,0 +1,109 @@
+"""TOON: the compact table a labeling model reads (REFERENCE §6.2), via the ``toon-format`` package.
+
+A batch of :class:`ProfileForLabel` becomes the tabular form::
+
+    [2]{handle,name,bio,category,followers}:
+      jdoe_phd,"Jane Doe, PhD",Sociologist studying migration,null,1840
+      acme_labs,Acme Labs,"Official account: news",Science & Technology,52000
+
+The library quotes exactly what the spec says must be quoted (delimiters, ``:``, quotes,
+backslashes, control characters, leading ``-``, literal look-alikes such as ``true``/``null``/
+``903124``, empty strings) and escapes newlines, so every profile is exactly one line and no bio
+can start a row, forge a header or close the surrounding code fence. That single-line property
+is part of Scout's prompt-injection defence, so :func:`encode_profiles` checks it.
+
+What we add at our boundary (toon-format 1.2.0 round-trips every other case exactly):
+- lone UTF-16 surrogates (possible after ``json.loads`` of a bad payload) cannot be encoded as
+  UTF-8 at all; they are replaced by U+FFFD instead of crashing the batch;
+- field types are checked so a wrong value names the profile and field instead of surfacing as
+  a bad table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import toon_format
+
+from scout_contract.labels import LABEL_FIELDS, ProfileForLabel
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_TEXT_FIELDS = ("handle", "name", "bio")
+
+
+class ToonError(ValueError):
+    """A batch that cannot be encoded, or a TOON table that is not a profile batch."""
+
+
+def _clean(text: str) -> str:
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
+def _profile_row(profile: ProfileForLabel) -> dict[str, Any]:
+    for field in _TEXT_FIELDS:
+        value = getattr(profile, field)
+        if not isinstance(value, str):
+            raise ToonError(
+                f"profile {profile.handle!r}: field {field!r} must be a string, got {value!r:.60}"
+            )
+    if profile.category is not None and not isinstance(profile.category, str):
+        raise ToonError(f"profile {profile.handle!r}: field 'category' must be a string or None")
+    if isinstance(profile.followers, bool) or not isinstance(profile.followers, int):
+        raise ToonError(
+            f"profile {profile.handle!r}: field 'followers' must be an int, got {profile.followers!r}"
+        )
+    return {
+        "handle": _clean(profile.handle),
+        "name": _clean(profile.name),
+        "bio": _clean(profile.bio),
+        "category": None if profile.category is None else _clean(profile.category),
+        "followers": profile.followers,
+    }
+
+
+def encode_profiles(batch: Sequence[ProfileForLabel]) -> str:
+    """The batch as one TOON table: a header line and one 2-space-indented line per profile."""
+    rows = [_profile_row(profile) for profile in batch]
+    text = toon_format.encode(rows)
+    if rows and text.count("\n") != len(rows):
+        # Guard for the injection defence: a row spanning lines would let a bio forge rows.
+        raise ToonError(f"TOON table for {len(rows)} profiles is not one line per profile")
+    return text
+
+
+def _text_value(row_index: int, field: str, value: Any, *, nullable: bool = False) -> str | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise ToonError(f"TOON row {row_index}: field {field!r} must be a string, got {value!r:.60}")
+    return value
+
+
+def decode_profiles(text: str) -> list[ProfileForLabel]:
+    """Parse a table written by :func:`encode_profiles` (strict: row count and widths checked)."""
+    try:
+        rows = toon_format.decode(text)
+    except toon_format.ToonDecodeError as exc:
+        raise ToonError(f"not a valid TOON table: {exc}") from exc
+    if not isinstance(rows, list):
+        raise ToonError(f"TOON document is not a table of profiles (got {type(rows).__name__})")
+    profiles = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict) or tuple(row) != LABEL_FIELDS:
+            keys = list(row) if isinstance(row, dict) else type(row).__name__
+            raise ToonError(f"TOON row {index}: expected fields {','.join(LABEL_FIELDS)}, got {keys}")
+        followers = row["followers"]
+        if isinstance(followers, bool) or not isinstance(followers, int):
+            raise ToonError(f"TOON row {index}: field 'followers' must be an integer, got {followers!r:.60}")
+        profiles.append(
+            ProfileForLabel(
+                handle=_text_value(index, "handle", row["handle"]),
+                name=_text_value(index, "name", row["name"]),
+                bio=_text_value(index, "bio", row["bio"]),
+                category=_text_value(index, "category", row["category"], nullable=True),
+                followers=followers,
+            )
+        )
+    return profiles

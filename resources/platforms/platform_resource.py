@@ -1,0 +1,198 @@
+"""What every platform search resource shares: config fields, the client's lifecycle, test hooks.
+
+A platform resource is plain config (base URL, pacing, retry budget) plus one
+``PlatformHttpClient`` that lives for one Dagster run: made in ``setup_for_execution``,
+closed in ``teardown_after_execution``. Outside Dagster (the ``scout`` CLI, tests) use it as a
+context manager; a resource that is used without either opens its client on first use and
+closes it when the process drops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import ClassVar, Self
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from resources.platforms.http_client import JsonResponse, PlatformHttpClient, RetrySettings
+from resources.platforms.rate_gate import RateGate, shared_rate_gate
+from resources.platforms.search_page import CallRecord, SearchPage, ids_hash
+
+REQUIRE_LIVE_ENV = "SCOUT_REQUIRE_LIVE_APIS"
+
+
+class SandboxNotAllowedError(RuntimeError):
+    """A deployment that requires live APIs resolved a platform to the sandbox (a key is missing)."""
+
+
+def sandbox_base_url(platform: str = "a platform") -> str:
+    """The base URL of the process-wide sandbox server (started on first use).
+
+    Production sets ``SCOUT_REQUIRE_LIVE_APIS=1``: a missing key or URL then fails loudly
+    instead of quietly filling the warehouse with synthetic profiles.
+    """
+    if os.environ.get(REQUIRE_LIVE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        raise SandboxNotAllowedError(
+            f"{platform}: no API key or base URL is configured and {REQUIRE_LIVE_ENV} forbids the sandbox"
+        )
+    from scout_sandbox import get_sandbox  # imported late: live deployments never start it
+
+    return get_sandbox().base_url
+
+
+class PlatformSearchResource(dg.ConfigurableResource):
+    """Base class of ``TwitterSearch`` and ``BlueskySearch``: the settings both platforms take."""
+
+    platform: ClassVar[str]
+
+    page_size: int = Field(description="Results requested per search page.")
+    requests_per_second: float = Field(
+        description="Client-side pace, shared by every client of this platform in the process."
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Override the API base URL (e.g. a proxy or a test server). Unset: see the platform's rule.",
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0, description="Per-request timeout (connect, read, write, pool)."
+    )
+    max_attempts: int = Field(default=5, ge=1, description="Attempts per request, first try included.")
+    backoff_initial_s: float = Field(
+        default=0.5, description="First retry wait before jitter; doubles each retry."
+    )
+    backoff_max_s: float = Field(default=30.0, description="Ceiling of one exponential-backoff wait.")
+    backoff_jitter_s: float = Field(
+        default=1.0, description="Random extra of up to this many seconds per wait."
+    )
+    retry_after_max_s: float = Field(
+        default=60.0, description="Ceiling of a wait requested by the server (Retry-After / ratelimit-reset)."
+    )
+
+    _client: PlatformHttpClient | None = PrivateAttr(default=None)
+    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
+    _rate_gate: RateGate | None = PrivateAttr(default=None)
+
+    # ---- per-platform hooks -------------------------------------------------------------
+    def resolved_base_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def uses_sandbox(self) -> bool:
+        raise NotImplementedError
+
+    def _secret_headers(self) -> dict[str, str]:
+        return {}
+
+    def _public_headers(self) -> dict[str, str]:
+        return {}
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.open()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def open(self) -> PlatformHttpClient:
+        """Create the HTTP client (idempotent) and return it."""
+        if self._client is None:
+            base_url = self.resolved_base_url()
+            gate = self._rate_gate or shared_rate_gate(self.platform, base_url, self.requests_per_second)
+            self._client = PlatformHttpClient(
+                platform=self.platform,
+                base_url=base_url,
+                timeout_s=self.timeout_s,
+                retry=RetrySettings(
+                    max_attempts=self.max_attempts,
+                    backoff_initial_s=self.backoff_initial_s,
+                    backoff_max_s=self.backoff_max_s,
+                    backoff_jitter_s=self.backoff_jitter_s,
+                    retry_after_max_s=self.retry_after_max_s,
+                ),
+                rate_gate=gate,
+                secret_headers=self._secret_headers(),
+                headers=self._public_headers(),
+                sleep=self._sleep,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def http(self) -> PlatformHttpClient:
+        """The open client (opened on first use when neither Dagster nor ``with`` opened it)."""
+        return self.open()
+
+    def _search_params(
+        self, keyword: str, cursor: str | None, *, keyword_param: str, size_param: str
+    ) -> list[tuple[str, str | int]]:
+        """The query of one search page, after refusing an empty keyword (names the platform)."""
+        if not keyword or not keyword.strip():
+            raise ValueError(f"{self.platform} search: keyword must be a non-empty string, got {keyword!r}")
+        params: list[tuple[str, str | int]] = [(keyword_param, keyword), (size_param, self.page_size)]
+        if cursor:
+            params.append(("cursor", cursor))
+        return params
+
+    def _search_page(
+        self,
+        *,
+        request_id: str,
+        keyword: str,
+        cursor: str | None,
+        params: list[tuple[str, str | int]],
+        response: JsonResponse,
+        cursor_out: str | None,
+        handles: tuple[str, ...],
+        hydration_payload: str | None = None,
+        calls: tuple[CallRecord, ...] | None = None,
+    ) -> SearchPage:
+        """The ledger record of one fetched page: the request as sent (no secret), the body verbatim."""
+        return SearchPage(
+            request_id=request_id,
+            platform=self.platform,
+            keyword=keyword,
+            cursor_in=cursor,
+            cursor_out=cursor_out,
+            status=response.status,
+            request_url=response.url,
+            request_params=json.dumps(dict(params), ensure_ascii=False),
+            payload=response.text,
+            hydration_payload=hydration_payload,
+            result_count=len(handles),
+            handles=handles,
+            ids_hash=ids_hash(handles),
+            fetched_at=response.received_at,
+            calls=response.calls if calls is None else calls,
+        )
+
+    def with_runtime_hooks(
+        self, *, sleep: Callable[[float], None] | None = None, rate_gate: RateGate | None = None
+    ) -> Self:
+        """Swap the process-level parts that are not config; call before the client opens.
+
+        ``sleep`` is used for server-requested waits (Retry-After) and ``rate_gate`` replaces the
+        process-wide gate. Tests use them to observe waits and pacing without wall-clock time;
+        an embedding application could pass its own gate to share a budget across resources.
+        """
+        if self._client is not None:
+            raise RuntimeError(f"{type(self).__name__}: runtime hooks must be set before the client opens")
+        if sleep is not None:
+            self._sleep = sleep
+        if rate_gate is not None:
+            self._rate_gate = rate_gate
+        return self

@@ -1,0 +1,101 @@
+"""``scout``: the command line for people who do not want to open the UI first.
+
+``scout run`` materializes the whole graph once for today (what the README's run command
+does): the main job on every platform, the labeling job for each model the draw selects, the
+day's keyword statistics, the dbt marts and docs site; then it prints what was found. ``scout label`` labels a file of
+profiles with any registered model, outside the asset graph and the warehouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+from scout_cli.label import add_label_parser
+from scout_contract.paths import PROJECT_ROOT
+
+EMBEDDED_INSTANCE_YAML = PROJECT_ROOT / "infra" / "dagster.embedded.yaml"
+
+
+def ensure_dagster_home() -> Path:
+    """Use ``DAGSTER_HOME`` if set, else the project's ``.dagster_home`` with the embedded instance config."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        shutil.copyfile(EMBEDDED_INSTANCE_YAML, instance_yaml)
+    return home
+
+
+def run_main(args: argparse.Namespace) -> int:
+    ensure_dagster_home()
+    import dagster as dg
+
+    # Beta/preview notices about Dagster APIs we chose on purpose are for developers, not for this summary.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+    from scout_assets.labeling.draw import draw_labeling_models
+    from scout_assets.partitions import PLATFORMS, model_partition_key, partition_key, today_utc
+    from scout_cli.summary import print_summary
+    from scout_location.definitions import defs
+
+    day = today_utc()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # step logs are for the UI
+    search = {
+        "ops": {
+            "raw_searches": {"config": {"keywords_per_run": args.keywords, "pages_per_keyword": args.pages}}
+        }
+    }
+    failed: list[str] = []
+    with dg.DagsterInstance.get() as instance:
+
+        def launch(job_name: str, key, run_config: dict | None = None, tags: dict | None = None) -> None:
+            print(f"materializing {job_name} for partition {key} ...", flush=True)
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance,
+                partition_key=key,
+                run_config={**quiet, **(run_config or {})},
+                tags=tags,
+                raise_on_error=False,
+            )
+            if not result.success:
+                failed.append(f"{job_name} {key}")
+
+        for platform in args.platforms or PLATFORMS:
+            launch("scout_main", partition_key(day, platform), search)
+        draw = draw_labeling_models(seed=args.seed)
+        print(f"model draw (seed {draw.seed}): {draw.describe()}", flush=True)
+        for alias in draw.selected:
+            launch("scout_label", model_partition_key(day, alias), tags=draw.tags(alias))
+        launch("scout_keyword_stats", day.isoformat())
+        launch("scout_dbt_models", None)
+        launch("scout_dbt_marts", day.isoformat())
+        launch("scout_dbt_docs", None)
+    print_summary(day)
+    if failed:
+        print(f"FAILED: {'; '.join(failed)} (see the run logs in the Dagster UI)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scout", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialize the main job once for today on every platform")
+    run.add_argument("--platforms", nargs="*", help="platforms to run (default: all)")
+    run.add_argument("--keywords", type=int, default=10, help="keywords searched per platform (default 10)")
+    run.add_argument("--pages", type=int, default=1, help="pages fetched per keyword (default 1)")
+    run.add_argument("--seed", type=int, help="seed of the model draw (default: the current time; printed)")
+    run.set_defaults(handler=run_main)
+    add_label_parser(sub)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The small vocabulary every labeler speaks: what goes in, what comes out.
+
+Every model, whether a litellm provider or the local MiniLM labeler, implements
+``Labeler.label(batch, audience) -> LabelBatchResult``; the asset and the ``scout label``
+command only ever see this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the audience loader imports nothing from here, but keep the edge one-way
+    from scout_contract.audience import Audience
+
+LABEL_FIELDS = ("handle", "name", "bio", "category", "followers")
+
+
+@dataclass(frozen=True)
+class ProfileForLabel:
+    """Exactly the five fields the predecessor sent to a model (REFERENCE §6.2)."""
+
+    handle: str
+    name: str
+    bio: str
+    category: str | None
+    followers: int
+
+
+@dataclass(frozen=True)
+class Label:
+    """One trivalent verdict: True matches, False does not, None is uncertain."""
+
+    handle: str
+    label: bool | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class LabelFailure:
+    """A profile of the batch the model did not label validly, and why."""
+
+    handle: str
+    error: str
+
+
+@dataclass
+class LabelBatchResult:
+    """What one call of a model produced: valid labels, failures, and its cost."""
+
+    labels: list[Label] = field(default_factory=list)
+    failures: list[LabelFailure] = field(default_factory=list)
+    model: str = ""
+    prompt_version: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+
+
+class Labeler(Protocol):
+    """Anything that labels a batch of profiles against an audience."""
+
+    alias: str
+
+    def label(self, batch: list[ProfileForLabel], audience: Audience) -> LabelBatchResult: ...

@@ -1,0 +1,66 @@
+"""The discovery funnel: from pages searched to accounts labeled true."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from scout_dashboard import formatting, queries, ui
+
+
+def render() -> None:
+    window = ui.sidebar_window()
+    st.title("Discovery funnel")
+    st.caption(
+        f"{ui.describe_window(window)}. The last three stages follow the accounts that were new in these "
+        "days, wherever their labels arrived later."
+    )
+    totals = ui.read(queries.funnel_totals(ui.schema(), window)).row(0, named=True)
+    columns = st.columns(len(queries.FUNNEL_STAGES))
+    for column, (key, label) in zip(columns, queries.FUNNEL_STAGES, strict=True):
+        column.metric(label, formatting.count(totals[key]))
+
+    stages = pl.DataFrame(
+        {
+            "stage": [label for _, label in queries.FUNNEL_STAGES],
+            "order": list(range(len(queries.FUNNEL_STAGES))),
+            "count": [totals[key] for key, _ in queries.FUNNEL_STAGES],
+        }
+    )
+    chart = (
+        alt.Chart(stages.to_pandas())
+        .mark_bar()
+        .encode(
+            x=alt.X("count:Q", title="count"),
+            y=alt.Y("stage:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=200)),
+            tooltip=["stage", "count"],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(chart, use_container_width=True)
+
+    daily = ui.read(queries.funnel_daily(ui.schema(), window))
+    if daily.is_empty():
+        st.info("No searches in these days.")
+        return
+    st.subheader("New accounts and true labels per day")
+    per_day = (
+        daily.group_by("day")
+        .agg(
+            pl.col("new_profiles").sum().alias("new accounts"), pl.col("new_true").sum().alias("labeled true")
+        )
+        .sort("day")
+    )
+    st.altair_chart(
+        ui.daily_chart(per_day, ["new accounts", "labeled true"], "accounts"), use_container_width=True
+    )
+    st.dataframe(
+        daily,
+        hide_index=True,
+        column_config={
+            **ui.DAY_COLUMNS,
+            "new_per_page": st.column_config.NumberColumn("new / page", format="%.2f"),
+            "true_rate": st.column_config.NumberColumn("true rate", format="percent"),
+        },
+    )

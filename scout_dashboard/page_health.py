@@ -1,0 +1,80 @@
+"""Pipeline health over time: API calls, errors, latency, retries, labeling failures, cost."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from scout_dashboard import formatting, queries, ui
+
+
+def render() -> None:
+    window = ui.sidebar_window()
+    st.title("Pipeline health")
+    st.caption(ui.describe_window(window))
+    totals = ui.read(queries.health_totals(ui.schema(), window)).row(0, named=True)
+    error_rate = totals["api_errors"] / totals["api_calls"] if totals["api_calls"] else None
+    row_one = st.columns(4)
+    row_one[0].metric("API calls", formatting.count(totals["api_calls"]))
+    row_one[1].metric(
+        "API errors",
+        formatting.count(totals["api_errors"]),
+        help=f"{formatting.percent(error_rate)} of calls",
+    )
+    row_one[2].metric("Retries", formatting.count(totals["retries"]))
+    row_one[3].metric("Rate limited (429)", formatting.count(totals["rate_limited"]))
+    row_two = st.columns(4)
+    row_two[0].metric("Worst daily p95 latency", formatting.millis(totals["worst_daily_p95_ms"]))
+    row_two[1].metric("Label failures", formatting.count(totals["label_failures"]))
+    row_two[2].metric("Dead letters", formatting.count(totals["dead_letters"]))
+    row_two[3].metric(
+        "Cost",
+        formatting.usd(totals["cost_usd"]),
+        help=f"API {formatting.usd(totals['api_cost_usd'])} + labels {formatting.usd(totals['label_cost_usd'])}",
+    )
+
+    daily = ui.read(queries.health_daily(ui.schema(), window))
+    if daily.is_empty():
+        st.info("Nothing ran in these days.")
+        return
+    per_day = (
+        daily.group_by("day")
+        .agg(
+            pl.col("api_calls").sum().alias("API calls"),
+            pl.col("api_errors").sum().alias("errors"),
+            pl.col("retries").sum().alias("retries"),
+            pl.col("api_cost_usd").sum().alias("API cost"),
+            pl.col("label_cost_usd").sum().alias("labeling cost"),
+        )
+        .sort("day")
+    )
+    left, right = st.columns(2)
+    left.subheader("Calls, errors and retries")
+    left.altair_chart(
+        ui.daily_chart(per_day, ["API calls", "errors", "retries"], "calls"), use_container_width=True
+    )
+    right.subheader("Cost per day")
+    right.altair_chart(
+        ui.daily_chart(per_day, ["API cost", "labeling cost"], "USD", mark="bar"), use_container_width=True
+    )
+    st.subheader("Latency per platform")
+    latency = (
+        daily.select("day", "platform", "latency_p50_ms", "latency_p95_ms")
+        .unpivot(index=["day", "platform"], variable_name="measure", value_name="ms")
+        .drop_nulls("ms")
+        .with_columns(series=pl.col("platform") + " " + pl.col("measure").str.replace_all("latency_|_ms", ""))
+    )
+    chart = (
+        alt.Chart(latency.to_pandas())
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("yearmonthdate(day):T", title=None, axis=ui.DAY_AXIS),
+            y=alt.Y("ms:Q", title="ms"),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=["series", "ms"],
+        )
+        .properties(height=280)
+    )
+    st.altair_chart(chart, use_container_width=True)
+    st.dataframe(daily, hide_index=True, column_config=ui.DAY_COLUMNS)

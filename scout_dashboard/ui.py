@@ -1,0 +1,108 @@
+"""What every page shares: the reader, cached queries, the sidebar window and error display.
+
+Query results are cached for a minute (``st.cache_data``), so moving between pages or
+widgets does not re-open the warehouse for every rerun, and fresh marts show up quickly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from scout_dashboard import queries
+from scout_dashboard.reader import MartReader, MartsUnavailable
+from scout_dashboard.targets import marts_schema, warehouse_location
+
+CACHE_SECONDS = 60
+# Ticks on whole days: the marts are daily, an hour on the axis would mean nothing.
+DAY_AXIS = alt.Axis(format="%b %d", tickCount="day")
+# Tables show a day as a day (Streamlit would add 00:00:00).
+DAY_COLUMNS = {
+    name: st.column_config.DateColumn(name, format="YYYY-MM-DD")
+    for name in ("day", "last_day", "has_scored_on")
+}
+DEFAULT_DAYS = 30
+
+
+@st.cache_resource
+def reader() -> MartReader:
+    """One reader per server process, configured from SCOUT_WAREHOUSE_URL."""
+    return MartReader(warehouse_location())
+
+
+def schema() -> str:
+    return marts_schema()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _read_cached(sql: str, params: tuple) -> pl.DataFrame:
+    return reader().read(queries.Query(sql, params))
+
+
+def read(query: queries.Query) -> pl.DataFrame:
+    """Run ``query``; when the marts cannot be read, say why and stop the page."""
+    try:
+        return _read_cached(query.sql, query.params)
+    except MartsUnavailable as exc:
+        st.warning(f"The marts cannot be read right now. {exc}", icon=":material/hourglass_empty:")
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers the function never returns None
+
+
+def sidebar_window() -> queries.Window:
+    """Date range and platforms, shared by every page (the sidebar survives page changes)."""
+    bounds = read(queries.data_range(schema()))
+    first, last = bounds["first_day"][0], bounds["last_day"][0]
+    if first is None or last is None:
+        st.info("The marts are empty: no partition has been materialized and built yet.")
+        st.stop()
+    default_start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))
+    with st.sidebar:
+        st.caption(f"Warehouse: `{reader().describe()}` · schema `{schema()}`")
+        picked = st.date_input(
+            "Days", value=(default_start, last), min_value=first, max_value=last, key="window_days"
+        )
+        platforms = st.multiselect(
+            "Platforms",
+            options=list(queries.PLATFORMS),
+            default=list(queries.PLATFORMS),
+            key="window_platforms",
+        )
+    start, end = _as_range(picked, default_start, last)
+    return queries.Window(start=start, end=end + timedelta(days=1), platforms=tuple(platforms))
+
+
+def _as_range(picked: object, default_start: date, last: date) -> tuple[date, date]:
+    """The date input gives one date while a range is half-picked; treat it as a one-day range."""
+    if isinstance(picked, tuple | list):
+        if len(picked) == 2:
+            return picked[0], picked[1]
+        if len(picked) == 1:
+            return picked[0], picked[0]
+        return default_start, last
+    if isinstance(picked, date):
+        return picked, picked
+    return default_start, last
+
+
+def describe_window(window: queries.Window) -> str:
+    last = window.end - timedelta(days=1)
+    days = f"{window.start}" if window.start == last else f"{window.start} to {last}"
+    return f"{days} · {', '.join(window.platforms) or 'no platform'}"
+
+
+def daily_chart(frame: pl.DataFrame, columns: list[str], y_title: str, mark: str = "line") -> alt.Chart:
+    """One series per column over ``day`` (dates on the axis, not hours); bars stack."""
+    long = frame.select("day", *columns).unpivot(index="day", variable_name="series", value_name="value")
+    day = alt.X("yearmonthdate(day):T", title=None, axis=DAY_AXIS)
+    base = alt.Chart(long.to_pandas()).encode(
+        x=day,
+        y=alt.Y("value:Q", title=y_title, stack=True if mark == "bar" else None),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("yearmonthdate(day):T", title="day"), "series:N", "value:Q"],
+    )
+    chart = base.mark_bar() if mark == "bar" else base.mark_line(point=True)
+    return chart.properties(height=280)
