@@ -23,7 +23,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scout_assets.domain.has import load_has_config, score_one, score_profiles
+from scout_assets.domain.has import load_has_config, queued, score_one, score_profiles
 from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
 AS_OF = datetime(2026, 3, 1)
@@ -125,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"agreement: has and likely_is identical on all {profiles.height:,} rows")
     mix = scored["likely_is"].value_counts(sort=True)
     print("likely_is mix: " + ", ".join(f"{t} {c:,}" for t, c in mix.iter_rows()))
-    print(
-        f"queued (has > {config.queue_threshold}): {scored.filter(pl.col('has') > config.queue_threshold).height:,}"
-    )
+    print(f"queued (has > {config.queue_threshold}): {scored.filter(queued(config)).height:,}")
 
     print(
         f"polars    : {polars_s:8.3f} s  {profiles.height / polars_s:>14,.0f} rows/s  (best of {args.repeats})"

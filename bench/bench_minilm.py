@@ -1,8 +1,10 @@
 """Throughput of the local-minilm labeler against bare SentenceTransformer.encode, same run.
 
     .venv/bin/python bench/bench_minilm.py [--n 1000] [--batch-size 32] [--rounds 5] [--slice 128]
+                                          [--data DIR]
 
-Texts are the development profiles in ``shared/data`` (skipped with a message when absent).
+Texts are the development profiles (``labeled_profiles.jsonl`` then ``unlabeled_profiles.jsonl``
+in ``<repo>/../shared/data``, or ``--data DIR``); without them it exits 1 naming the missing file.
 Three paths label/encode the same profiles. The profiles are cut into slices; every slice is
 timed ``--rounds`` times per path, paths interleaved in rotating order, and each path's figure is
 the sum of its per-slice best times (robust to bursts of load from other processes):
@@ -23,27 +25,24 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_data import add_data_argument, require_file
 from resources.models.local_minilm import LocalMiniLMLabeler, encode, get_model, profile_text
 from scout_contract.audience import AUDIENCES_DIR, load_audience
 from scout_contract.labels import LABEL_FIELDS, ProfileForLabel
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PROFILE_FILES = ("labeled_profiles.jsonl", "unlabeled_profiles.jsonl")
 
 
-def load_profiles(limit: int) -> list[ProfileForLabel]:
+def load_profiles(data_dir: Path, limit: int) -> list[ProfileForLabel]:
     profiles = []
-    for name in ("labeled_profiles.jsonl", "unlabeled_profiles.jsonl"):
-        path = SHARED_DATA / name
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                row = json.loads(line)
-                values = {field: row.get(field) for field in LABEL_FIELDS}
-                values["bio"], values["name"] = values["bio"] or "", values["name"] or ""
-                profiles.append(ProfileForLabel(**values))
+    for path in [require_file(data_dir, name) for name in PROFILE_FILES]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            values = {field: row.get(field) for field in LABEL_FIELDS}
+            values["bio"], values["name"] = values["bio"] or "", values["name"] or ""
+            profiles.append(ProfileForLabel(**values))
     return profiles[:limit]
 
 
@@ -61,12 +60,10 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=5, help="timings per slice and path (default 5)")
     parser.add_argument("--slice", type=int, default=128, help="profiles per timed slice (default 128)")
+    add_data_argument(parser)
     args = parser.parse_args()
 
-    profiles = load_profiles(args.n)
-    if not profiles:
-        print(f"SKIP: no development data under {SHARED_DATA} (labeled_profiles.jsonl)")
-        return 0
+    profiles = load_profiles(args.data, args.n)
     load_s = timed(get_model)
     model = get_model()
     audience = load_audience(AUDIENCES_DIR / "thelai_customers.v3.json")

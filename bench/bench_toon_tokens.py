@@ -1,18 +1,20 @@
 """How many prompt tokens per profile TOON saves over JSON, on the predecessor's labeled profiles.
 
-Batches of 25 profiles (the production batch size) from ``shared/data/labeled_profiles.jsonl``
-are serialized three ways: TOON (what Scout sends), compact JSON and indented JSON (the
-baseline a JSON prompt would use). Token counts come from the two tokenizers litellm bundles,
-so the benchmark runs offline:
+Batches of 25 profiles (the production batch size) from ``labeled_profiles.jsonl`` of the
+development data set (``<repo>/../shared/data``, or ``--data DIR``) are serialized three ways:
+TOON (what Scout sends), compact JSON and indented JSON (the baseline a JSON prompt would use).
+Token counts come from the two tokenizers litellm bundles, so the benchmark runs offline:
 - ``cl100k_base``: tiktoken's GPT-4 encoding (``litellm.token_counter`` with an OpenAI model);
 - ``claude (legacy)``: the Anthropic tokenizer litellm ships (Claude 2 era, so only indicative
   for current Claude models, whose tokenizer is not public).
 
-Run: ``.venv/bin/python bench/bench_toon_tokens.py`` (exits 0 with a message if the data is absent).
+Run: ``.venv/bin/python bench/bench_toon_tokens.py [--data DIR]`` (exits 1 naming the file if the
+data is absent).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -24,13 +26,13 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.bench_data import add_data_argument, require_file  # noqa: E402
 from resources.models.litellm_import import import_litellm  # noqa: E402
 from resources.models.prompt import build_messages  # noqa: E402
 from resources.models.toon import encode_profiles  # noqa: E402
 from scout_contract.audience import load_audiences  # noqa: E402
 from scout_contract.labels import LABEL_FIELDS, ProfileForLabel  # noqa: E402
 
-DATA = PROJECT_ROOT.parent / "shared" / "data" / "labeled_profiles.jsonl"
 BATCH_SIZE = 25
 TOKENIZERS = {"cl100k_base": "gpt-3.5-turbo", "claude (legacy)": "claude-haiku-4-5-20251001"}
 
@@ -44,11 +46,12 @@ def load_profiles(path: Path) -> list[ProfileForLabel]:
 
 
 def main() -> int:
-    if not DATA.exists():
-        print(f"skipped: {DATA} not found (the shared development data is not on this machine)")
-        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_data_argument(parser)
+    args = parser.parse_args()
+    data = require_file(args.data, "labeled_profiles.jsonl")
     litellm = import_litellm()
-    profiles = load_profiles(DATA)
+    profiles = load_profiles(data)
     audience = load_audiences()["thelai_customers.v3"]
     batches = [profiles[i : i + BATCH_SIZE] for i in range(0, len(profiles), BATCH_SIZE)]
     formats = {

@@ -16,7 +16,7 @@ run is harmless); a *different* body under an existing ``request_id`` raises
 S3 credentials come only from boto3's standard chain (``AWS_ACCESS_KEY_ID``/
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, an ECS task role, an EKS service-account role):
 no field of this module holds a secret, so none can reach run config, logs or metadata.
-``build_archive()`` picks the implementation from environment variables.
+``scout_assets.resources_binding.build_archive`` picks the implementation from the settings.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from urllib.parse import quote, unquote, urlparse
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
-
-from scout_contract.paths import data_dir
 
 # Path segments we put in keys: no separators, no dot-only names, nothing a shell or S3
 # console would mangle. Request ids are uuid hex or platform ids; platforms are short names.
@@ -160,12 +158,10 @@ class LocalArchive(RawArchive):
     cannot both win.
     """
 
-    root: str | None = Field(
-        default=None, description="Archive folder. Unset: <SCOUT_DATA_DIR>/raw_archive, resolved at use time."
-    )
+    root: str = Field(description="Archive folder (the binding chooses <SCOUT_DATA_DIR>/raw_archive).")
 
     def root_path(self) -> Path:
-        return Path(self.root) if self.root else data_dir() / "raw_archive"
+        return Path(self.root)
 
     def put_page(
         self,
@@ -363,20 +359,3 @@ def _error_code(exc: Exception) -> str:
 def _describe(exc: Exception) -> str:
     """Class and message of a boto error; botocore messages carry no credentials."""
     return f"{type(exc).__name__}: {exc}"
-
-
-def build_archive() -> RawArchive:
-    """The archive for this environment: S3 when ``SCOUT_ARCHIVE_BUCKET`` is set, else a local folder.
-
-    ``SCOUT_ARCHIVE_PREFIX`` (default ``scout/raw``), ``SCOUT_S3_ENDPOINT_URL`` and
-    ``AWS_REGION``/``AWS_DEFAULT_REGION`` refine the S3 case. None of them is a secret.
-    """
-    bucket = os.environ.get("SCOUT_ARCHIVE_BUCKET")
-    if not bucket:
-        return LocalArchive(root=os.environ.get("SCOUT_ARCHIVE_DIR") or None)
-    return S3Archive(
-        bucket=bucket,
-        prefix=os.environ.get("SCOUT_ARCHIVE_PREFIX", "scout/raw"),
-        endpoint_url=os.environ.get("SCOUT_S3_ENDPOINT_URL") or None,
-        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-    )

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
-PLATFORMS: tuple[str, ...] = ("bluesky", "twitter")
+from scout_contract.platforms import PLATFORMS
 
 # The first day Scout can hold data for; backfills cannot reach before it.
 PARTITIONS_START = "2025-12-01"

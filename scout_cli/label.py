@@ -192,8 +192,9 @@ def build_labeler(alias: str, models_file: str | None) -> tuple[Labeler, int]:
         # Load the model now, so the summary's labels/s measures labeling, not a one-off load.
         return LocalMiniLMLabeler(model=get_model()), spec.batch_size
     from resources.models.litellm_labeler import LiteLLMLabeler
+    from scout_assets.resources_binding import model_api_key
 
-    return LiteLLMLabeler(spec), spec.batch_size
+    return LiteLLMLabeler(spec, api_key=model_api_key(spec)), spec.batch_size
 
 
 def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:

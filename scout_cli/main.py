@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scout_cli.label import add_label_parser
 from scout_contract.paths import PROJECT_ROOT
+from scout_contract.settings import OFFLINE_SWITCHES
 
 EMBEDDED_INSTANCE_YAML = PROJECT_ROOT / "infra" / "dagster.embedded.yaml"
 
@@ -41,6 +42,7 @@ def run_main(args: argparse.Namespace) -> int:
 
     from scout_assets.labeling.draw import draw_labeling_models
     from scout_assets.partitions import PLATFORMS, model_partition_key, partition_key, today_utc
+    from scout_assets.resources_binding import build_model_roster
     from scout_cli.summary import print_summary
     from scout_location.definitions import defs
 
@@ -68,7 +70,7 @@ def run_main(args: argparse.Namespace) -> int:
 
         for platform in args.platforms or PLATFORMS:
             launch("scout_main", partition_key(day, platform), search)
-        draw = draw_labeling_models(seed=args.seed)
+        draw = draw_labeling_models(build_model_roster(), seed=args.seed)
         print(f"model draw (seed {draw.seed}): {draw.describe()}", flush=True)
         for alias in draw.selected:
             launch("scout_label", model_partition_key(day, alias), tags=draw.tags(alias))
@@ -84,6 +86,8 @@ def run_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for name, value in OFFLINE_SWITCHES.items():  # before dbt, litellm or MiniLM are imported
+        os.environ.setdefault(name, value)
     parser = argparse.ArgumentParser(prog="scout", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialize the main job once for today on every platform")

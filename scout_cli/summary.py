@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from resources.warehouse import Warehouse
+from scout_assets.resources_binding import open_warehouse
 
 PER_PLATFORM_SQL = """
 select p.platform,
@@ -45,7 +46,7 @@ limit 6
 
 
 def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
-    warehouse = warehouse or Warehouse.from_env()
+    warehouse = warehouse or open_warehouse()
     per_platform = warehouse.read(PER_PLATFORM_SQL, [day])
     print()
     print(f"Scout summary for {day} — warehouse {warehouse.describe()}")

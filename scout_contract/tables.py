@@ -213,8 +213,14 @@ PROFILES = Table(
 
 HAS_SCORES = Table(
     name="has_scores",
-    description="HAS of one account seen in one partition, under one HAS config version, with the breakdown.",
-    columns=HAS_COLUMNS,
+    description=(
+        "HAS of one account seen in one partition, under one HAS config version, with the breakdown "
+        "and whether it joins the labeling queue."
+    ),
+    # is_queued: HAS strictly above has.yaml's queue_threshold, decided once by the has_scores
+    # asset (scout_assets/domain/has/score.py: queued); every later step reads this column.
+    # Last, so the column a warehouse created before it gets by ALTER TABLE sits in the same place.
+    columns=(*HAS_COLUMNS, ("is_queued", "bool")),
     key=("platform", "platform_id", "partition_date"),
     partition_columns=("partition_date", "platform"),
 )

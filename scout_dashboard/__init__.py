@@ -1,5 +1,6 @@
 """Scout's dashboard: a Streamlit app over the dbt marts (see docs/dashboard.md).
 
-``targets`` maps the one warehouse URL to what dbt and the dashboard need; ``queries`` builds
-the parameterized SQL; ``reader`` runs it; ``app`` and ``pages`` draw it.
+``targets`` names the marts to read (a warehouse location and a schema, built by the entry
+points ``app`` and ``screenshots`` from ``ScoutSettings``); ``queries`` builds the parameterized
+SQL; ``reader`` runs it; ``app`` and the pages draw it.
 """

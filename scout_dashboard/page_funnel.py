@@ -7,16 +7,17 @@ import polars as pl
 import streamlit as st
 
 from scout_dashboard import formatting, queries, ui
+from scout_dashboard.targets import MartsTarget
 
 
-def render() -> None:
-    window = ui.sidebar_window()
+def render(target: MartsTarget) -> None:
+    window = ui.sidebar_window(target)
     st.title("Discovery funnel")
     st.caption(
         f"{ui.describe_window(window)}. The last three stages follow the accounts that were new in these "
         "days, wherever their labels arrived later."
     )
-    totals = ui.read(queries.funnel_totals(ui.schema(), window)).row(0, named=True)
+    totals = ui.read(target, queries.funnel_totals(target.schema, window)).row(0, named=True)
     columns = st.columns(len(queries.FUNNEL_STAGES))
     for column, (key, label) in zip(columns, queries.FUNNEL_STAGES, strict=True):
         column.metric(label, formatting.count(totals[key]))
@@ -40,7 +41,7 @@ def render() -> None:
     )
     st.altair_chart(chart, use_container_width=True)
 
-    daily = ui.read(queries.funnel_daily(ui.schema(), window))
+    daily = ui.read(target, queries.funnel_daily(target.schema, window))
     if daily.is_empty():
         st.info("No searches in these days.")
         return

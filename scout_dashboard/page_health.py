@@ -7,13 +7,14 @@ import polars as pl
 import streamlit as st
 
 from scout_dashboard import formatting, queries, ui
+from scout_dashboard.targets import MartsTarget
 
 
-def render() -> None:
-    window = ui.sidebar_window()
+def render(target: MartsTarget) -> None:
+    window = ui.sidebar_window(target)
     st.title("Pipeline health")
     st.caption(ui.describe_window(window))
-    totals = ui.read(queries.health_totals(ui.schema(), window)).row(0, named=True)
+    totals = ui.read(target, queries.health_totals(target.schema, window)).row(0, named=True)
     error_rate = totals["api_errors"] / totals["api_calls"] if totals["api_calls"] else None
     row_one = st.columns(4)
     row_one[0].metric("API calls", formatting.count(totals["api_calls"]))
@@ -34,7 +35,7 @@ def render() -> None:
         help=f"API {formatting.usd(totals['api_cost_usd'])} + labels {formatting.usd(totals['label_cost_usd'])}",
     )
 
-    daily = ui.read(queries.health_daily(ui.schema(), window))
+    daily = ui.read(target, queries.health_daily(target.schema, window))
     if daily.is_empty():
         st.info("Nothing ran in these days.")
         return

@@ -7,16 +7,17 @@ import polars as pl
 import streamlit as st
 
 from scout_dashboard import formatting, queries, ui
+from scout_dashboard.targets import MartsTarget
 
 
-def render() -> None:
-    window = ui.sidebar_window()
+def render(target: MartsTarget) -> None:
+    window = ui.sidebar_window(target)
     st.title("Keyword leaderboard")
     st.caption(
         f"{ui.describe_window(window)}. Cost is API plus labeling cost attributed to the keyword; ratios "
         "are over the whole period. State and trend are those of the keyword's last day in the period."
     )
-    board = ui.read(queries.keyword_leaderboard(ui.schema(), window))
+    board = ui.read(target, queries.keyword_leaderboard(target.schema, window))
     if board.is_empty():
         st.info("No keyword was searched in these days.")
         return

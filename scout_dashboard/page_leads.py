@@ -5,16 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from scout_dashboard import formatting, queries, ui
+from scout_dashboard.targets import MartsTarget
 
 ANY_KEYWORD = "(any keyword)"
 
 
-def _filters(window: queries.Window) -> queries.LeadFilters | None:
-    audiences = ui.read(queries.audiences(ui.schema()))["audience"].to_list()
+def _filters(target: MartsTarget, window: queries.Window) -> queries.LeadFilters | None:
+    audiences = ui.read(target, queries.audiences(target.schema))["audience"].to_list()
     if not audiences:
         st.info("No account has been labeled yet.")
         return None
-    keywords = ui.read(queries.keywords(ui.schema()))["keyword"].to_list()
+    keywords = ui.read(target, queries.keywords(target.schema))["keyword"].to_list()
     first, second, third = st.columns([2, 2, 3])
     audience = first.selectbox("Audience", audiences, key="leads_audience")
     verdicts = second.multiselect(
@@ -48,19 +49,19 @@ def _filters(window: queries.Window) -> queries.LeadFilters | None:
     )
 
 
-def render() -> None:
-    window = ui.sidebar_window()
+def render(target: MartsTarget) -> None:
+    window = ui.sidebar_window(target)
     st.title("Leads")
     st.caption(
         f"Every labeled account, all time, on {', '.join(window.platforms) or 'no platform'} "
         "(the sidebar's days do not apply here). Best first: matches, then the number and share of "
         "models saying true, then HAS."
     )
-    filters = _filters(window)
+    filters = _filters(target, window)
     if filters is None:
         return
-    total = ui.read(queries.lead_count(ui.schema(), filters))["leads"][0]
-    leads = ui.read(queries.leads(ui.schema(), filters))
+    total = ui.read(target, queries.lead_count(target.schema, filters))["leads"][0]
+    leads = ui.read(target, queries.leads(target.schema, filters))
     shown = f"{formatting.count(leads.height)} shown" if leads.height < total else "all shown"
     st.metric("Leads matching the filters", formatting.count(total), help=shown)
     _top_cards(leads)

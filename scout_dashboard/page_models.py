@@ -6,14 +6,15 @@ import altair as alt
 import streamlit as st
 
 from scout_dashboard import formatting, queries, ui
+from scout_dashboard.targets import MartsTarget
 
 REFERENCE_MODEL = "local-minilm"  # dbt var reference_model
 
 
-def render() -> None:
-    ui.sidebar_window()
+def render(target: MartsTarget) -> None:
+    ui.sidebar_window(target)
     st.title("Model agreement")
-    audiences = ui.read(queries.audiences(ui.schema()))["audience"].to_list()
+    audiences = ui.read(target, queries.audiences(target.schema))["audience"].to_list()
     if not audiences:
         st.info("No account has been labeled yet.")
         return
@@ -22,7 +23,7 @@ def render() -> None:
         "All labels so far. Agreement counts the accounts both models labeled; uncertain agrees with "
         f"uncertain. Reference: {REFERENCE_MODEL}, the free local model every account gets."
     )
-    summary = ui.read(queries.model_summary(ui.schema(), audience))
+    summary = ui.read(target, queries.model_summary(target.schema, audience))
     columns = st.columns(max(len(summary), 1))
     for column, row in zip(columns, summary.iter_rows(named=True), strict=False):
         column.metric(
@@ -44,7 +45,7 @@ def render() -> None:
             "cost_per_true_label": st.column_config.NumberColumn("cost / true label", format="$%.6f"),
         },
     )
-    pairs = ui.read(queries.model_pairs(ui.schema(), audience))
+    pairs = ui.read(target, queries.model_pairs(target.schema, audience))
     st.subheader("Agreement matrix")
     base = alt.Chart(pairs.to_pandas()).encode(
         x=alt.X("compared_with:N", title=None), y=alt.Y("model:N", title=None)

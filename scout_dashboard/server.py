@@ -50,8 +50,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(env: Mapping[str, str] | None = None, start_timeout: float = 60.0) -> Iterator[str]:
-    """Serve the app on a free port with ``env`` added; yield its base URL; stop it after.
+def running_dashboard(env: Mapping[str, str], start_timeout: float = 60.0) -> Iterator[str]:
+    """Serve the app on a free port in environment ``env``; yield its base URL; stop it after.
+
+    ``env`` is the child's whole environment (the caller, an entry point, starts from its own
+    and adds the marts target), so this module reads no environment of its own.
 
     Waits for Streamlit's health endpoint; if the process dies or does not answer within
     ``start_timeout`` seconds, raises with the server's output.
@@ -60,7 +63,7 @@ def running_dashboard(env: Mapping[str, str] | None = None, start_timeout: float
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(
             streamlit_command(port),
-            env={**os.environ, **(env or {})},
+            env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,7 +1,9 @@
-"""What every page shares: the reader, cached queries, the sidebar window and error display.
+"""What every page shares: cached queries, the sidebar window and error display.
 
-Query results are cached for a minute (``st.cache_data``), so moving between pages or
-widgets does not re-open the warehouse for every rerun, and fresh marts show up quickly.
+Every page gets the ``MartsTarget`` the entry point (``app.py``) built, and passes it on here.
+Query results are cached for a minute (``st.cache_data``, keyed by the warehouse and the SQL),
+so moving between pages or widgets does not re-open the warehouse for every rerun, and fresh
+marts show up quickly.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from resources.warehouse.location import WarehouseLocation
 from scout_dashboard import queries
 from scout_dashboard.reader import MartReader, MartsUnavailable
-from scout_dashboard.targets import marts_schema, warehouse_location
+from scout_dashboard.targets import MartsTarget
 
 CACHE_SECONDS = 60
 # Ticks on whole days: the marts are daily, an hour on the axis would mean nothing.
@@ -27,41 +30,31 @@ DAY_COLUMNS = {
 DEFAULT_DAYS = 30
 
 
-@st.cache_resource
-def reader() -> MartReader:
-    """One reader per server process, configured from SCOUT_WAREHOUSE_URL."""
-    return MartReader(warehouse_location())
-
-
-def schema() -> str:
-    return marts_schema()
-
-
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _read_cached(sql: str, params: tuple) -> pl.DataFrame:
-    return reader().read(queries.Query(sql, params))
+def _read_cached(location: WarehouseLocation, sql: str, params: tuple) -> pl.DataFrame:
+    return MartReader(location).read(queries.Query(sql, params))
 
 
-def read(query: queries.Query) -> pl.DataFrame:
-    """Run ``query``; when the marts cannot be read, say why and stop the page."""
+def read(target: MartsTarget, query: queries.Query) -> pl.DataFrame:
+    """Run ``query`` on ``target``'s warehouse; when the marts cannot be read, say why and stop the page."""
     try:
-        return _read_cached(query.sql, query.params)
+        return _read_cached(target.location, query.sql, query.params)
     except MartsUnavailable as exc:
         st.warning(f"The marts cannot be read right now. {exc}", icon=":material/hourglass_empty:")
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers the function never returns None
 
 
-def sidebar_window() -> queries.Window:
+def sidebar_window(target: MartsTarget) -> queries.Window:
     """Date range and platforms, shared by every page (the sidebar survives page changes)."""
-    bounds = read(queries.data_range(schema()))
+    bounds = read(target, queries.data_range(target.schema))
     first, last = bounds["first_day"][0], bounds["last_day"][0]
     if first is None or last is None:
         st.info("The marts are empty: no partition has been materialized and built yet.")
         st.stop()
     default_start = max(first, last - timedelta(days=DEFAULT_DAYS - 1))
     with st.sidebar:
-        st.caption(f"Warehouse: `{reader().describe()}` · schema `{schema()}`")
+        st.caption(f"Warehouse: `{target.location.display}` · schema `{target.schema}`")
         picked = st.date_input(
             "Days", value=(default_start, last), min_value=first, max_value=last, key="window_days"
         )

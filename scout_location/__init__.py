@@ -1,0 +1,1 @@
+"""The Dagster code location: where assets, resources, jobs, schedules and sensors are put together."""

@@ -1,4 +1,8 @@
-"""The Scout code location: one ``Definitions`` object for the webserver, daemon and CLI."""
+"""The Scout code location: one ``Definitions`` object for the webserver, daemon and CLI.
+
+It stands above every other floor (assets, resources, sensors) because it is where they are
+put together; nothing in the project imports it except the programs that run it.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +31,22 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=60,
 )
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules(
-        [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats, dbt]
-    ),
-    jobs=ALL_JOBS,
-    schedules=SCHEDULES,
-    sensors=[automation_sensor, *SENSORS],
-    resources=build_resources(),
-)
+
+def build_definitions() -> dg.Definitions:
+    """The code location's definitions, with resources bound to the environment as it is now.
+
+    The webserver, the daemon and every run process build it when they load the code location;
+    a changed environment therefore applies from the next reload.
+    """
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(
+            [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats, dbt]
+        ),
+        jobs=ALL_JOBS,
+        schedules=SCHEDULES,
+        sensors=[automation_sensor, *SENSORS],
+        resources=build_resources(),
+    )
+
+
+defs = build_definitions()

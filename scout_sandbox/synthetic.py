@@ -35,7 +35,6 @@ from scout_sandbox.vocabulary import (
 
 # The sandbox's "now": every created_at lies before it, so payloads never depend on the clock.
 SANDBOX_NOW = datetime(2026, 11, 1, tzinfo=UTC)
-TWITTER_SHAPES = ("legacy", "transitional", "core")
 _SHAPE_WEIGHTS = {"legacy": 0.4, "transitional": 0.3, "core": 0.3}  # the "mixed" setting's share of each
 ARCHETYPES: dict[str, float] = {
     "researcher": 38, "professional": 17, "creator": 12, "organization": 14, "bot": 11, "lurker": 8,

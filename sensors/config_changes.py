@@ -21,13 +21,13 @@ existing labels keep naming the version they were made against; bump the version
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from scout_assets.assets.keywords import keyword_file_path
+from scout_assets.config_files import ConfigFiles
 from scout_assets.domain.keyword_file import KeywordFileError, load_keyword_file
 from scout_assets.jobs import rederive_job, scout_main_job
 from scout_assets.labeling.settings import LABELING_FILE, LabelingSettingsError, load_labeling_settings
@@ -45,9 +45,9 @@ QUEUE_ASSET = dg.AssetKey("profiles_to_score")
 
 @dataclass(frozen=True)
 class ConfigPaths:
-    """Where the watched files are; the defaults are the ones the assets read."""
+    """Where the watched files are: the keyword file the assets read, and the labeling config."""
 
-    keyword_file: Path = field(default_factory=keyword_file_path)
+    keyword_file: Path
     audiences_dir: Path = AUDIENCES_DIR
     labeling_file: Path = LABELING_FILE
 
@@ -94,10 +94,10 @@ def read_snapshot(paths: ConfigPaths) -> ConfigSnapshot:
 
 
 def config_change_tick(
-    context: dg.SensorEvaluationContext, now: datetime, paths: ConfigPaths | None = None
+    context: dg.SensorEvaluationContext, now: datetime, paths: ConfigPaths
 ) -> dg.SensorResult:
     """One evaluation at ``now`` (aware UTC) over the files at ``paths`` (default: the live ones)."""
-    snapshot = read_snapshot(paths or ConfigPaths())
+    snapshot = read_snapshot(paths)
     previous = load_cursor(context.cursor, SENSOR_NAME, context.log)
     if previous is None:
         return _first_tick(snapshot)
@@ -212,5 +212,5 @@ def queue_refresh_requests(audience: str, digest: str, days: list[date]) -> list
         "keyword state; a newly active audience version refreshes and relabels the last SCOUT_RELABEL_DAYS days."
     ),
 )
-def config_change_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    return config_change_tick(context, utc_now())
+def config_change_sensor(context: dg.SensorEvaluationContext, config_files: ConfigFiles) -> dg.SensorResult:
+    return config_change_tick(context, utc_now(), ConfigPaths(keyword_file=config_files.keyword_path))

@@ -18,17 +18,15 @@ are stored or logged.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from resources.models.registry import raw_model_entries
+from scout_assets.resources_binding import secret_values
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo  # how Dagster stores an error
@@ -74,7 +72,6 @@ TRANSIENT_TEXT = re.compile(
 POISON_TEXT = re.compile(r"\bis not retryable\b", re.IGNORECASE)
 
 # Variables that may hold a secret; the model keys' names come from config/models.yaml.
-_SECRET_VARIABLES = ("TWITTERX_APIKEY", "SCOUT_WAREHOUSE_URL", "DAGSTER_PG_PASSWORD", "AWS_SECRET_ACCESS_KEY")
 _MIN_SECRET_LENGTH = 6
 
 
@@ -156,16 +153,8 @@ def classify_run(instance: dg.DagsterInstance, run_id: str) -> FailureSummary:
 
 def scrub(text: str) -> str:
     """``text`` without the values of secret-holding variables, cut to ``MAX_ERROR_CHARS``."""
-    names = list(_SECRET_VARIABLES)
-    with suppress(ValueError):  # an unreadable models file must not hide the failure being reported
-        names += [
-            entry["api_key_env"]
-            for entry in raw_model_entries().values()
-            if isinstance(entry, dict) and entry.get("api_key_env")
-        ]
-    for name in names:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= _MIN_SECRET_LENGTH:
+    for name, secret in secret_values().items():
+        if len(secret) >= _MIN_SECRET_LENGTH:
             text = text.replace(secret, f"<{name}>")
     text = text.strip()
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from resources.models.registry import load_model_registry
+from resources.models.roster import ModelRoster
 from resources.warehouse import Warehouse, WarehouseError
 from scout_assets.jobs import label_job
 from scout_assets.labeling.draw import CycleDraw, draw_labeling_models
@@ -83,25 +83,23 @@ def judge(
 
 
 def label_queue_tick(
-    context: dg.SensorEvaluationContext, warehouse: Warehouse, now: datetime, draw: CycleDraw | None = None
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, now: datetime, draw: CycleDraw
 ) -> dg.SensorResult:
-    """One evaluation of the sensor at time ``now`` (aware UTC); ``draw`` defaults to the seeded draw."""
+    """One evaluation of the sensor at time ``now`` (aware UTC) for this cycle's ``draw``."""
     cursor = load_cursor(context.cursor, SENSOR_NAME, context.log) or {}
     launched: dict[str, str] = dict(cursor.get("launched", {}))
     try:
         settings = load_labeling_settings()
     except LabelingSettingsError as exc:
         return dg.SensorResult(skip_reason=f"labeling settings unusable, nothing launched: {exc}")
-    draw = draw if draw is not None else draw_labeling_models(seed=int(now.timestamp()))
-    batch_sizes = {alias: spec.batch_size for alias, spec in load_model_registry().items()}
     days = recent_days(now.date(), label_lookback_days() + 1)
     max_wait = label_max_wait()
 
     try:
         verdicts = [
-            _judge_with_runs(context.instance, queue, batch_sizes[alias], max_wait, now, launched)
+            _judge_with_runs(context.instance, queue, draw.batch_size(alias), max_wait, now, launched)
             for alias in draw.selected
-            for queue in queue_states(warehouse, alias, settings.audiences, days, settings.min_has)
+            for queue in queue_states(warehouse, alias, settings.audiences, days)
         ]
     except WarehouseError as exc:
         if "does not exist" in str(exc):  # a new deployment: no run has created the tables yet
@@ -166,5 +164,8 @@ def _minutes(delta: timedelta) -> int:
         "labeling run when a full batch is pending or the oldest unit waited SCOUT_LABEL_MAX_WAIT_MINUTES."
     ),
 )
-def label_queue_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse) -> dg.SensorResult:
-    return label_queue_tick(context, warehouse, utc_now())
+def label_queue_sensor(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, model_roster: ModelRoster
+) -> dg.SensorResult:
+    now = utc_now()
+    return label_queue_tick(context, warehouse, now, draw_labeling_models(model_roster, int(now.timestamp())))

@@ -24,14 +24,14 @@ from resources.warehouse import Warehouse
 from scout_assets.labeling.queue import pending_condition
 
 # The asset's pending units (scout_assets/labeling/queue.py), aggregated per day.
-# $1: min HAS, $2: model, $3: audience (as in the shared condition), $4/$5: first and last day.
+# $1: model, $2: audience (as in the shared condition), $3/$4: first and last day.
 PENDING_BY_DAY_SQL = f"""
 select q.partition_date as day,
        count(*) as pending,
        min(q.queued_at) as oldest_queued_at,
        md5(string_agg(q.platform || ':' || q.platform_id, ',' order by q.platform, q.platform_id)) as ids_digest
 {pending_condition(relabel=False)}
-  and q.partition_date >= $4 and q.partition_date <= $5
+  and q.partition_date >= $3 and q.partition_date <= $4
 group by q.partition_date
 """
 
@@ -88,7 +88,7 @@ class PartitionQueue:
 
 
 def queue_states(
-    warehouse: Warehouse, model: str, audiences: tuple[str, ...], days: list[date], min_has: float
+    warehouse: Warehouse, model: str, audiences: tuple[str, ...], days: list[date]
 ) -> list[PartitionQueue]:
     """The queue of each of ``days`` (in the given order) for ``model`` over ``audiences``."""
     first, last = min(days), max(days)
@@ -98,7 +98,7 @@ def queue_states(
     }
     pending: dict[tuple[date, str], dict[str, Any]] = {}
     for audience in audiences:
-        frame = warehouse.read(PENDING_BY_DAY_SQL, [min_has, model, audience, first, last])
+        frame = warehouse.read(PENDING_BY_DAY_SQL, [model, audience, first, last])
         for row in frame.iter_rows(named=True):
             pending[(row["day"], audience)] = row
     return [

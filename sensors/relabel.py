@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from resources.models.roster import ModelRoster
 from scout_assets.jobs import label_job, rederive_job
 from scout_assets.partitions import model_partition_key, split_partition_key
-from scout_assets.resources_binding import model_resources
 from sensors.config_changes import RELABEL_AUDIENCE_TAG
 from sensors.targets import PARTITION_TAG, REASON_TAG, TRIGGER_TAG
 
 SENSOR_NAME = "relabel_after_refresh_sensor"
-
-
-def available_models() -> list[str]:
-    """Aliases that can label here (local, or their key variable is set), in registry order."""
-    return [resource.alias for resource in model_resources().values() if resource.available]
 
 
 def relabel_requests(run: dg.DagsterRun, models: list[str]) -> list[dg.RunRequest]:
@@ -60,12 +55,14 @@ def relabel_requests(run: dg.DagsterRun, models: list[str]) -> list[dg.RunReques
         "with every available model."
     ),
 )
-def relabel_after_refresh_sensor(context: dg.RunStatusSensorContext) -> list[dg.RunRequest] | None:
+def relabel_after_refresh_sensor(
+    context: dg.RunStatusSensorContext, model_roster: ModelRoster
+) -> list[dg.RunRequest] | None:
     # None lets Dagster go on to the next finished run in the same tick; requests end the tick.
     run = context.dagster_run
     if RELABEL_AUDIENCE_TAG not in run.tags:
         return None
-    requests = relabel_requests(run, available_models())
+    requests = relabel_requests(run, model_roster.available)
     if not requests:
         context.log.warning(f"no labeling model is available to relabel after refresh run {run.run_id}")
         return None

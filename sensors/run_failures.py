@@ -89,7 +89,7 @@ def dead_letter_partition(
     error = f"{failures} runs of scout_label {partition_key} failed: {summary.error_class}: {summary.message}"
     frames = []
     for audience in settings.audiences:
-        pending = pending_units(warehouse, day, model, audience, settings.min_has, relabel=False)
+        pending = pending_units(warehouse, day, model, audience, relabel=False)
         frames.append(
             pending.select("platform", "platform_id", "handle").with_columns(
                 pl.lit(model).alias("model"),

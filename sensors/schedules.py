@@ -21,13 +21,13 @@ import dagster as dg
 
 from scout_assets.jobs import keyword_stats_job, scout_main_job
 from scout_assets.partitions import PLATFORMS, partition_key
+from scout_contract.settings import SettingsError
 from sensors.cursors import utc_now
 from sensors.run_queries import WAITING, run_of_partition
 from sensors.settings import (
     SEARCH_CRON_ENV,
     STATS_CRON_ENV,
     TIMEZONE,
-    AutomationSettingsError,
     search_cron,
     stats_cron,
 )
@@ -103,7 +103,7 @@ def _schedule(
                 description=description,
             )(fn)
         except dg.DagsterInvalidDefinitionError as exc:
-            raise AutomationSettingsError(f"{env}={cron_string!r} is not a valid cron string: {exc}") from exc
+            raise SettingsError(f"{env}={cron_string!r} is not a valid cron string: {exc}") from exc
 
     return wrap
 

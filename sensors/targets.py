@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scout_assets.jobs import ALL_JOBS, keyword_stats_job, label_job, scout_main_job
+from scout_assets.jobs import ALL_JOBS, label_job, scout_main_job
 
 # Every job of the code location: failures of any of them are recorded and, if transient, retried.
 SCOUT_JOBS = list(ALL_JOBS)
@@ -10,7 +10,6 @@ SCOUT_JOB_NAMES = frozenset(job.name for job in SCOUT_JOBS)
 
 MAIN_JOB = scout_main_job.name
 LABEL_JOB = label_job.name
-KEYWORD_STATS_JOB = keyword_stats_job.name
 
 # Tags automation puts on the runs it launches, so the UI can filter by them.
 TRIGGER_TAG = "scout/trigger"  # which schedule or sensor launched the run

@@ -27,8 +27,10 @@ from typing import Any
 
 import polars as pl
 
+from resources.warehouse.location import parse_warehouse_url
+from scout_assets.domain.has import has_config, queued
+from scout_contract.paths import DBT_PROJECT_DIR
 from scout_contract.tables import polars_schema, table
-from scout_dashboard.targets import DBT_PROJECT_DIR, dbt_env, warehouse_location
 
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 UX = "ux_research_leads.v1"
@@ -157,7 +159,8 @@ def _account_rows(keys: tuple[str, ...]) -> dict[str, pl.DataFrame]:
         "profile_snapshots": rows("profile_snapshots", *snapshots),
         "profile_sightings": rows("profile_sightings", *sightings),
         "profiles": rows("profiles", *profiles),
-        "has_scores": rows("has_scores", *scores),
+        # is_queued as the has_scores asset writes it: through the one queue rule.
+        "has_scores": rows("has_scores", *scores).with_columns(queued(has_config())),
     }
 
 
@@ -552,7 +555,7 @@ def run_dbt(warehouse_url: str, work_dir: Path, *args: str, check: bool = True) 
 
     lines: list[str] = []
     env = {
-        **dbt_env(warehouse_location(warehouse_url)),
+        **parse_warehouse_url(warehouse_url).dbt_profile_env("analytics"),
         "DBT_TARGET_PATH": str(work_dir / "target"),
         "DBT_LOG_PATH": str(work_dir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",

@@ -44,6 +44,12 @@ def profile(days: float | None = 2920, **inputs: Any) -> dict[str, Any]:
     return row
 
 
+def tuned(section: str, **changes: float) -> HasConfig:
+    """CONFIG with some numbers of one section changed, checked like the file would be."""
+    data = CONFIG.to_dict()
+    return HasConfig.model_validate({**data, section: {**data[section], **changes}})
+
+
 def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=_PROFILE_SCHEMA)
 

@@ -8,9 +8,10 @@ import polars as pl
 from resources.archive import LocalArchive
 from resources.platforms.bluesky import BlueskySearch
 from resources.platforms.twitter import TwitterSearch
+from scout_assets.config_files import ConfigFiles
 from scout_assets.jobs import MAIN_ASSETS
 from scout_assets.partitions import partition_key, today_utc
-from scout_contract.paths import data_dir
+from scout_assets.resources_binding import current_settings
 from scout_location.definitions import defs
 
 __all__ = ["DERIVED", "MAIN_ASSETS", "archive_for", "assets", "materialize", "resources_for", "table"]
@@ -28,7 +29,8 @@ DERIVED = ["profiles", "has_scores", "profiles_to_score"]
 
 def archive_for(warehouse) -> LocalArchive:
     """A raw archive folder of the test's own, inside the session's data folder, so tests never share one."""
-    return LocalArchive(root=str(data_dir() / f"raw-archive-{id(warehouse)}"))  # removed with the session
+    data_dir = current_settings().data_dir
+    return LocalArchive(root=str(data_dir / f"raw-archive-{id(warehouse)}"))  # removed with the session
 
 
 def resources_for(warehouse, sandbox) -> dict:
@@ -37,6 +39,8 @@ def resources_for(warehouse, sandbox) -> dict:
         "archive": archive_for(warehouse),
         "twitter": TwitterSearch(base_url=sandbox.base_url, **FAST_RETRIES),
         "bluesky": BlueskySearch(base_url=sandbox.base_url, **FAST_RETRIES),
+        # The keyword file the environment names now (tests swap it with SCOUT_KEYWORD_FILE).
+        "config_files": ConfigFiles.from_settings(current_settings()),
     }
 
 

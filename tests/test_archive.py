@@ -22,9 +22,9 @@ from resources.archive import (
     LocalArchive,
     RawArchive,
     S3Archive,
-    build_archive,
     page_key,
 )
+from scout_assets.resources_binding import build_archive
 from tests import infra_fixtures
 
 DAY = date(2026, 3, 1)
@@ -148,7 +148,9 @@ def test_local_missing_page_names_the_path(tmp_path: Path) -> None:
 
 def test_local_default_root_is_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SCOUT_DATA_DIR", str(tmp_path / "data"))
-    uri = LocalArchive().put_page("bluesky", DAY, "req-1", "{}")
+    monkeypatch.delenv("SCOUT_ARCHIVE_BUCKET", raising=False)
+    monkeypatch.delenv("SCOUT_ARCHIVE_DIR", raising=False)
+    uri = build_archive().put_page("bluesky", DAY, "req-1", "{}")
     assert uri == (tmp_path / "data/raw_archive/bluesky/2026-03-01/req-1.json").resolve().as_uri()
 
 
@@ -261,7 +263,7 @@ def test_build_archive_defaults_to_a_local_folder(monkeypatch: pytest.MonkeyPatc
     for name in ("SCOUT_ARCHIVE_BUCKET", "SCOUT_ARCHIVE_DIR"):
         monkeypatch.delenv(name, raising=False)
     archive = build_archive()
-    assert isinstance(archive, LocalArchive) and archive.root is None
+    assert isinstance(archive, LocalArchive) and archive.root_path().name == "raw_archive"
 
 
 def test_build_archive_uses_s3_when_a_bucket_is_set(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,9 +83,9 @@ def test_changed_has_config_is_visible_and_backfilled(warehouse, sandbox, monkey
     data = config.to_dict()
     data["queue_threshold"] = 0.7
     data["penalties"]["few_followers"] = 0.5
-    changed = type(config).from_mapping(data, "test")
+    changed = type(config).model_validate(data)
     assert changed.version != config.version
-    monkeypatch.setattr(has_module, "HAS_CONFIG", changed)
+    monkeypatch.setattr(has_module, "has_config", lambda: changed)
 
     assert backfill(
         warehouse, sandbox, partition_key(DAYS[0], "bluesky"), partition_key(DAYS[-1], "twitter")
@@ -96,6 +96,11 @@ def test_changed_has_config_is_visible_and_backfilled(warehouse, sandbox, monkey
     joined = before.join(after, on=["platform", "platform_id", "partition_date"], suffix="_new")
     assert joined.height == before.height
     assert (joined["has_new"] <= joined["has"]).all() and (joined["has_new"] < joined["has"]).any()
+    # The queue follows the new threshold: has_scores decides is_queued, profiles_to_score reads it.
+    flags = warehouse.read("select has, is_queued from has_scores")
+    assert flags["is_queued"].to_list() == (flags["has"] > 0.7).to_list()
+    queue = warehouse.read("select has from profiles_to_score")
+    assert queue.height and (queue["has"] > 0.7).all()
 
 
 def test_backfill_keys_for_the_cli():

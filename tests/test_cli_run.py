@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.warehouse import Warehouse
+from scout_assets.resources_binding import open_warehouse
 from scout_cli.main import main
 
 
@@ -22,7 +22,7 @@ def test_scout_run_twice_on_the_embedded_default(tmp_path, monkeypatch, capsys):
 
     assert main(["run", "--keywords", "3", "--seed", "7"]) == 0
     first = capsys.readouterr().out
-    warehouse = Warehouse.from_env()
+    warehouse = open_warehouse()
     profiles = warehouse.read(
         "select platform, count(*) as n, count(distinct platform_id) as ids from profiles "
         "group by platform order by platform"

@@ -33,12 +33,17 @@ from pyrate_limiter import AbstractClock
 
 from resources.platforms.bluesky import PROFILES_PATH, PUBLIC_APPVIEW, BlueskySearch
 from resources.platforms.bluesky import SEARCH_PATH as BSKY_SEARCH
-from resources.platforms.platform_resource import PlatformSearchResource
+from resources.platforms.platform_resource import (
+    PlatformSearchResource,
+    SandboxNotAllowedError,
+    provide_sandbox,
+)
 from resources.platforms.rate_gate import RateGate
 from resources.platforms.retry_after import retry_after_seconds
 from resources.platforms.search_page import CallRecord, PlatformError, SearchPage
 from resources.platforms.twitter import RAPIDAPI_HOST, TwitterSearch
 from resources.platforms.twitter import SEARCH_PATH as X_SEARCH
+from scout_assets.resources_binding import build_resources, use_builtin_sandbox
 from scout_contract.errors import PayloadError
 from scout_sandbox import Fault, SandboxServer, get_sandbox
 
@@ -390,7 +395,23 @@ def test_rate_gate_rejects_a_non_positive_rate() -> None:
 # --- where requests go -----------------------------------------------------------------------
 
 
-def test_twitter_without_key_uses_the_sandbox() -> None:
+@pytest.fixture
+def builtin_sandbox():
+    """The sandbox as the resource binding provides it."""
+    use_builtin_sandbox()
+    return get_sandbox()
+
+
+def test_without_a_provided_sandbox_a_keyless_resource_says_so() -> None:
+    previous = provide_sandbox(None)
+    try:
+        with pytest.raises(SandboxNotAllowedError, match="no sandbox was provided"):
+            TwitterSearch().resolved_base_url()
+    finally:
+        provide_sandbox(previous)
+
+
+def test_twitter_without_key_uses_the_sandbox(builtin_sandbox) -> None:
     resource = TwitterSearch()
     assert resource.uses_sandbox
     assert resource.resolved_base_url() == get_sandbox().base_url
@@ -411,7 +432,7 @@ def test_explicit_base_url_wins() -> None:
     )
 
 
-def test_bluesky_goes_live_only_when_asked() -> None:
+def test_bluesky_goes_live_only_when_asked(builtin_sandbox) -> None:
     assert BlueskySearch().uses_sandbox
     assert BlueskySearch().resolved_base_url() == get_sandbox().base_url
     live = BlueskySearch(use_public_appview=True)
@@ -536,11 +557,12 @@ def test_resource_opens_in_setup_and_closes_in_teardown(server: SandboxServer) -
 
 def test_production_can_forbid_the_sandbox(monkeypatch):
     """With SCOUT_REQUIRE_LIVE_APIS a missing key fails loudly instead of searching synthetic data."""
-    from resources.platforms.platform_resource import SandboxNotAllowedError
-
     monkeypatch.setenv("SCOUT_REQUIRE_LIVE_APIS", "1")
+    monkeypatch.delenv("TWITTERX_APIKEY", raising=False)
+    monkeypatch.delenv("SCOUT_BLUESKY_URL", raising=False)
+    resources = build_resources()
     with pytest.raises(SandboxNotAllowedError, match="twitter: no API key or base URL"):
-        TwitterSearch().resolved_base_url()
+        resources["twitter"].resolved_base_url()
     with pytest.raises(SandboxNotAllowedError, match="bluesky"):
-        BlueskySearch().resolved_base_url()
+        resources["bluesky"].resolved_base_url()
     assert TwitterSearch(api_key="k").resolved_base_url() == "https://twitter-x-api.p.rapidapi.com"

@@ -48,7 +48,10 @@ def page_of() -> Iterator:
     from scout_dashboard.server import running_dashboard
 
     demo = demo_duckdb_marts()
-    with running_dashboard({"SCOUT_WAREHOUSE_URL": demo.url}) as base_url, chromium_page() as page:
+    with (
+        running_dashboard({**os.environ, "SCOUT_WAREHOUSE_URL": demo.url}) as base_url,
+        chromium_page() as page,
+    ):
         # Everything the page loads must come from the app: an offline deployment has no CDN.
         outside: list[str] = []
         page.on(

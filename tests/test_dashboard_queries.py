@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from resources.warehouse.location import parse_warehouse_url
+from scout_contract.settings import ScoutSettings
 from scout_dashboard import formatting, queries
 from scout_dashboard.queries import LeadFilters, Window
 from scout_dashboard.reader import MartReader, MartsUnavailable
-from scout_dashboard.targets import dbt_env, shell_exports, warehouse_location
+from scout_dashboard.targets import MartsTarget, marts_target
 from tests.dbt_fixtures import D1, D3, THELAI, UX, build_demo, demo_duckdb_marts
 
 ALL_DAYS = Window(start=date(2026, 2, 1), end=date(2026, 4, 1))
@@ -86,7 +88,7 @@ def test_bad_filters_fail_naming_what_is_wrong(build, message):
 
 @pytest.fixture(scope="module")
 def duckdb_reader() -> MartReader:
-    return MartReader(warehouse_location(demo_duckdb_marts().url))
+    return MartReader(parse_warehouse_url(demo_duckdb_marts().url))
 
 
 def handles(reader: MartReader, filters: LeadFilters) -> list[str]:
@@ -199,7 +201,7 @@ def test_funnel_daily_is_per_day_and_platform(duckdb_reader):
 def test_page_queries_run_on_postgres(postgres_warehouse, tmp_path: Path):
     """The same SQL on PostgreSQL (ILIKE ... ESCAPE, NULLS LAST, a bound LIMIT, casts)."""
     build_demo(postgres_warehouse.url, tmp_path)
-    reader = MartReader(warehouse_location(postgres_warehouse.url))
+    reader = MartReader(parse_warehouse_url(postgres_warehouse.url))
     check_totals(reader)
     assert set(handles(reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, search="EVE_"))) == {
         "eve_ops"
@@ -214,7 +216,7 @@ def test_page_queries_run_on_postgres(postgres_warehouse, tmp_path: Path):
 
 
 def test_missing_warehouse_file_is_explained(tmp_path: Path):
-    reader = MartReader(warehouse_location(f"duckdb://{tmp_path / 'absent.duckdb'}"))
+    reader = MartReader(parse_warehouse_url(f"duckdb://{tmp_path / 'absent.duckdb'}"))
     with pytest.raises(MartsUnavailable, match=r"no warehouse at duckdb:.*absent\.duckdb"):
         reader.read(queries.data_range("analytics"))
 
@@ -225,7 +227,7 @@ def test_marts_not_built_yet_is_explained(tmp_path: Path):
     path = tmp_path / "empty.duckdb"
     duckdb.connect(str(path)).close()
     with pytest.raises(MartsUnavailable, match=r"not built .* yet \(run dbt build\)"):
-        MartReader(warehouse_location(f"duckdb://{path}")).read(queries.data_range("analytics"))
+        MartReader(parse_warehouse_url(f"duckdb://{path}")).read(queries.data_range("analytics"))
 
 
 def test_a_writer_holding_the_file_gives_a_clear_error_after_waiting(tmp_path: Path):
@@ -237,7 +239,7 @@ def test_a_writer_holding_the_file_gives_a_clear_error_after_waiting(tmp_path: P
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        reader = MartReader(warehouse_location(f"duckdb://{path}"), lock_wait_seconds=0.5)
+        reader = MartReader(parse_warehouse_url(f"duckdb://{path}"), lock_wait_seconds=0.5)
         with pytest.raises(MartsUnavailable, match="stayed locked by a writer"):
             reader.read(queries.data_range("analytics"))
     finally:
@@ -245,36 +247,36 @@ def test_a_writer_holding_the_file_gives_a_clear_error_after_waiting(tmp_path: P
 
 
 def test_unreachable_postgres_is_explained_without_the_password():
-    reader = MartReader(warehouse_location("postgresql://scout:s3cret-pw@127.0.0.1:1/scout"))
+    reader = MartReader(parse_warehouse_url("postgresql://scout:s3cret-pw@127.0.0.1:1/scout"))
     with pytest.raises(MartsUnavailable) as error:
         reader.read(queries.data_range("analytics"))
     assert "cannot reach postgresql://scout:***@127.0.0.1:1/scout" in str(error.value)
     assert "s3cret-pw" not in str(error.value)
 
 
-# --- dbt environment and number formats -------------------------------------------------------------
+# --- which marts the entry points read, and number formats ----------------------------------------
 
 
-def test_dbt_env_for_duckdb_is_an_absolute_path(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    env = dbt_env(warehouse_location("duckdb:///srv/scout/../scout/scout.duckdb"), schema="marts")
-    assert env["SCOUT_DBT_TARGET"] == "duckdb"
-    assert env["SCOUT_DUCKDB_PATH"] == "/srv/scout/scout.duckdb"
-    assert env["SCOUT_MARTS_SCHEMA"] == "marts" and env["DBT_PROFILES_DIR"].endswith("dbt_project")
+def test_the_marts_target_defaults_to_the_duckdb_file_under_the_data_dir(tmp_path: Path):
+    target = marts_target(ScoutSettings.from_environ({"SCOUT_DATA_DIR": str(tmp_path)}))
+    assert (target.location.kind, target.location.path) == ("duckdb", (tmp_path / "scout.duckdb").resolve())
+    assert target.schema == "analytics"
 
 
-def test_dbt_env_for_postgres_keeps_the_password_in_the_secret_variable():
-    env = dbt_env(warehouse_location("postgresql://ana:p%40ss'word@db.internal:6543/scout"))
-    assert {k: v for k, v in env.items() if k.startswith("SCOUT_PG")} == {
-        "SCOUT_PG_HOST": "db.internal", "SCOUT_PG_PORT": "6543", "SCOUT_PG_USER": "ana", "SCOUT_PG_DBNAME": "scout",
-    }  # fmt: skip
-    assert env["DBT_ENV_SECRET_SCOUT_PG_PASSWORD"] == "p@ss'word"
-    exported = shell_exports(env)
-    result = subprocess.run(
-        ["bash", "-c", f"{exported}\nprintf %s \"$DBT_ENV_SECRET_SCOUT_PG_PASSWORD\""],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert result.stdout == "p@ss'word"  # the quote survives the shell
+def test_the_marts_target_follows_the_warehouse_url_and_schema():
+    environ = {
+        "SCOUT_WAREHOUSE_URL": "postgresql://ana:pw@db.internal:6543/scout",
+        "SCOUT_MARTS_SCHEMA": "marts",
+    }
+    target = marts_target(ScoutSettings.from_environ(environ))
+    assert (target.location.display, target.schema) == (
+        "postgresql://ana:***@db.internal:6543/scout",
+        "marts",
+    )
+    # What screenshots.py hands the dashboard process it starts: the same target, read back.
+    assert marts_target(ScoutSettings.from_environ(target.as_environ())) == target
+    duckdb = MartsTarget(parse_warehouse_url("duckdb:///srv/scout/scout.duckdb"), "analytics")
+    assert marts_target(ScoutSettings.from_environ(duckdb.as_environ())) == duckdb
 
 
 @pytest.mark.parametrize(

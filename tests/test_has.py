@@ -7,14 +7,13 @@ Every case runs through both implementations (polars ``score_profiles`` and the 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import polars as pl
 import pytest
 
 from scout_assets.domain.has import OUTPUT_COLUMNS, queued, reference, score, score_profiles
 from scout_contract.tables import HAS_COLUMNS, polars_schema
-from tests.has_fixtures import AS_OF, CONFIG, frame, profile, score_both
+from tests.has_fixtures import AS_OF, CONFIG, frame, profile, score_both, tuned
 
 
 def approx(expected: float, decimals: int) -> pytest.approx:
@@ -234,7 +233,7 @@ def test_else_branches_apply_only_the_stronger_factor():
 
 
 def test_penalty_factors_come_from_the_config():
-    config = replace(CONFIG, penalties=replace(CONFIG.penalties, spam_pattern=0.25))
+    config = tuned("penalties", spam_pattern=0.25)
     for result in score_both(PENALTY_CASES["spam_pattern"], config=config):
         assert result["penalty"] == 0.25
 
@@ -298,9 +297,11 @@ def test_empty_frame_scores_to_an_empty_frame_with_the_schema():
     assert out.columns == list(OUTPUT_COLUMNS)
 
 
-def test_queue_filter_is_strictly_above_the_threshold():
+def test_queue_rule_is_strictly_above_the_threshold_and_names_its_column():
+    assert CONFIG.queue_threshold == 0.65
     scored = pl.DataFrame({"has": [0.65, 0.6501, 0.8217]})
     assert scored.filter(queued(CONFIG))["has"].to_list() == [0.6501, 0.8217]
+    assert scored.with_columns(queued(CONFIG))["is_queued"].to_list() == [False, True, True]
 
 
 def test_missing_column_is_named():

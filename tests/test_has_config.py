@@ -11,8 +11,8 @@ import yaml
 from scout_assets.domain.has import DEFAULT_CONFIG_PATH, HasConfigError, load_has_config, score_profiles
 from tests.has_fixtures import AS_OF, frame, profile
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = SHARED / "domain" / "REFERENCE.md"
+# §2.6 of the predecessor's functional reference, copied verbatim (tests/fixtures/README.md).
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "domain" / "REFERENCE-2.6-has-config.md"
 DEFAULT_TEXT = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
 
 
@@ -26,7 +26,6 @@ def _snake(name: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", name).lower()
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason=f"spec {REFERENCE} is not present on this machine")
 def test_every_number_of_the_predecessor_config_is_carried_over():
     # Rows of REFERENCE §2.6 look like "| penalties | spamPattern | 0.5 | yes |".
     table = re.findall(r"^\| (\w+) \| (\w+) \| ([\d.]+) \| ", REFERENCE.read_text(encoding="utf-8"), re.M)
@@ -76,18 +75,27 @@ BROKEN = {
     "section not a mapping": (lambda t: yaml.safe_dump({**yaml.safe_load(t), "penalties": 3}), "penalties",
                               "must be a mapping, got int 3"),
     "unknown key": (lambda t: t.replace("  custom: 0.10\n", "  custom: 0.10\n  kustom: 0.1\n"),
-                    "person_weights.kustom", "is not a known key"),
-    "unknown section": (lambda t: t + "extra: 1\n", "extra", "is not a HAS setting"),
+                    "person_weights.kustom", r"is not a known field \(known: age, balanced, custom, "),
+    "unknown section": (lambda t: t + "extra: 1\n", "extra", "is not a known field"),
     "penalty above one": (lambda t: t.replace("  spam_pattern: 0.5\n", "  spam_pattern: 1.5\n"),
-                          "penalties.spam_pattern", r"must be in \(0, 1\]"),
+                          "penalties.spam_pattern", "must be <= 1, got float 1.5"),
+    "penalty of zero": (lambda t: t.replace("  spam_pattern: 0.5\n", "  spam_pattern: 0\n"),
+                        "penalties.spam_pattern", "must be > 0, got int 0"),
+    "queue threshold above one": (lambda t: t.replace("queue_threshold: 0.65\n", "queue_threshold: 2\n"),
+                                  "queue_threshold", "must be <= 1"),
+    "infinite threshold": (lambda t: t.replace("  very_new_days: 30 ", "  very_new_days: .inf "),
+                           "penalty_thresholds.very_new_days", "must be a finite number"),
     "activity thresholds out of order": (lambda t: t.replace("  low: 0.5\n", "  low: 0.05\n"),
                                          "activity_thresholds.low", "must be above very_low"),
-    "not a mapping at all": (lambda t: "- 1\n- 2\n", None, "must be a mapping of sections"),
+    "activity maxima out of order": (lambda t: t.replace("  high_max: 4\n", "  high_max: 1\n"),
+                                     "activity_thresholds.high_max", r"must be >= optimal_max \(2.0\)"),
+    "not a mapping at all": (lambda t: "- 1\n- 2\n", None, "must be a mapping, got list"),
+    "empty file": (lambda t: "# nothing\n", None, "is empty"),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
-def test_broken_config_names_the_file_and_the_key(tmp_path, case):
+def test_broken_config_names_the_file_and_the_field(tmp_path, case):
     edit, key, problem = BROKEN[case]
     text = edit(DEFAULT_TEXT)
     assert text != DEFAULT_TEXT
@@ -97,7 +105,7 @@ def test_broken_config_names_the_file_and_the_key(tmp_path, case):
     assert isinstance(raised.value, HasConfigError)
     assert str(path) in str(raised.value)
     if key:
-        assert f"key {key!r}" in str(raised.value)
+        assert f"field {key!r}" in str(raised.value) and raised.value.field == key
 
 
 def test_missing_file_is_named(tmp_path):

@@ -7,13 +7,11 @@ default_profile_image).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import polars as pl
 import pytest
 
 from scout_assets.domain.has import HAS_INPUTS, score_profiles
-from tests.has_fixtures import AS_OF, CONFIG, frame, profile, score_both
+from tests.has_fixtures import AS_OF, CONFIG, frame, profile, score_both, tuned
 
 BLUESKY_UNKNOWN = dict(
     favorites=None, listed=None, media=None, possibly_sensitive=None, default_profile=None, blue_verified=None
@@ -55,7 +53,7 @@ def test_unknown_engagement_sits_between_none_and_full_engagement():
 
 
 def test_neutral_engagement_value_comes_from_the_config():
-    lower = replace(CONFIG, missing_inputs=replace(CONFIG.missing_inputs, neutral_engagement=0.2))
+    lower = tuned("missing_inputs", neutral_engagement=0.2)
     default, changed = score_both(bluesky())[0], score_both(bluesky(), config=lower)[0]
     assert changed["s_bot"] < default["s_bot"]  # less "no engagement" evidence
     assert changed["has_version"] != default["has_version"]
@@ -80,7 +78,7 @@ def test_newest_x_shape_gets_neutral_customisation_and_no_default_profile_penalt
 
 
 def test_neutral_customisation_below_half_still_does_not_fire_the_default_profile_rule():
-    config = replace(CONFIG, missing_inputs=replace(CONFIG.missing_inputs, neutral_customisation=0.25))
+    config = tuned("missing_inputs", neutral_customisation=0.25)
     for result in score_both(profile(**NEWEST_X_UNKNOWN), config=config):
         assert result["p_custom"] == 0.25
         assert result["penalty"] == 1.0

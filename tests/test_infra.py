@@ -430,6 +430,12 @@ def test_dockerfile_copies_exist_and_are_not_ignored() -> None:
         for source in sources:
             assert (ROOT / source).exists(), f"COPY source {source} does not exist"
             assert source.split("/")[0] not in ignored, f"COPY source {source} is excluded by .dockerignore"
+    # Every package the project installs is in the image (a new floor must not be left behind).
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    copied = {arg.split()[0] for op, arg in _dockerfile_instructions() if op == "COPY"}
+    assert {name.rstrip("*") for name in packages["include"]} <= copied
     copied_configs = re.findall(r"cp (infra/\S+\.yaml)", (INFRA / "Dockerfile").read_text())
     assert sorted(copied_configs) == ["infra/dagster.yaml", "infra/ecs/dagster.yaml"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 
 import polars as pl
@@ -14,7 +13,7 @@ from scout_assets.domain.keyword_state import keyword_states, select_targets
 from scout_assets.domain.keyword_stats import daily_stats, feedback
 
 DAY = date(2026, 3, 2)
-RULES = replace(load_keyword_rules(), api_cost_per_call_usd={"twitter": 0.01, "bluesky": 0.0})
+RULES = load_keyword_rules().model_copy(update={"api_cost_per_call_usd": {"twitter": 0.01, "bluesky": 0.0}})
 
 
 def frame(rows, schema):
@@ -52,8 +51,8 @@ def stats_for_example() -> pl.DataFrame:
             {"platform": pl.String, "platform_id": pl.String, "first_day": pl.Date},
         ),
         scores=frame(
-            [("twitter", "a", 0.9), ("twitter", "b", 0.5), ("twitter", "c", 0.7)],
-            {"platform": pl.String, "platform_id": pl.String, "has": pl.Float64},
+            [("twitter", "a", 0.9, True), ("twitter", "b", 0.5, False), ("twitter", "c", 0.7, True)],
+            {"platform": pl.String, "platform_id": pl.String, "has": pl.Float64, "is_queued": pl.Boolean},
         ),
         labels=frame(
             [
@@ -66,7 +65,6 @@ def stats_for_example() -> pl.DataFrame:
         ),
         day=DAY,
         rules=RULES,
-        has_threshold=0.65,
     )
 
 
@@ -178,5 +176,8 @@ def test_feedback_steers_state_and_selection():
 def test_broken_rules_file_names_the_key(tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text("window_days: 7\nexhaustion: {min_pages: 3, min_new_per_page: -1}\n")
-    with pytest.raises(KeywordRulesError, match=r"exhaustion\.min_new_per_page must be a number >= 0"):
+    with pytest.raises(
+        KeywordRulesError, match=r"field 'exhaustion\.min_new_per_page' must be >= 0"
+    ) as raised:
         load_keyword_rules(path)
+    assert str(path) in str(raised.value)

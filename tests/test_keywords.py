@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from scout_assets.domain.keyword_file import DEFAULT_KEYWORD_FILE, KeywordFileError, load_keyword_file
+from scout_assets.domain.keyword_file import KeywordFileError, load_keyword_file
 from scout_assets.domain.keyword_state import keyword_states, select_targets
+from scout_contract.paths import KEYWORD_FILE
 
 HEADER = "keyword,platforms,tags,enabled\n"
 
@@ -21,7 +22,7 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 def test_checked_in_file_is_valid_and_covers_both_platforms():
-    entries = load_keyword_file(DEFAULT_KEYWORD_FILE)
+    entries = load_keyword_file(KEYWORD_FILE)
     assert len(entries) >= 20
     assert {p for e in entries for p in e.platforms} == {"twitter", "bluesky"}
 

@@ -16,7 +16,8 @@ from scout_contract.audience import (
     load_audiences,
 )
 
-SHARED_AUDIENCES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "audiences"
+# The predecessor's audience files, byte copies (tests/fixtures/README.md).
+PREDECESSOR_AUDIENCES = Path(__file__).resolve().parent / "fixtures" / "audiences"
 
 VALID = {
     "targetProfile": "UX researcher",
@@ -49,18 +50,14 @@ def test_checked_in_audiences_load_with_key_and_hash() -> None:
 
 @pytest.mark.parametrize(("version", "counts"), [("v1", (7, 9, 0)), ("v2", (8, 9, 0)), ("v3", (8, 11, 5))])
 def test_predecessor_audience_files_load_unchanged(version: str, counts: tuple[int, int, int]) -> None:
-    path = SHARED_AUDIENCES / f"thelai_customers.{version}.json"
-    if not path.exists():
-        pytest.skip(f"shared audiences not present at {SHARED_AUDIENCES}")
+    path = PREDECESSOR_AUDIENCES / f"thelai_customers.{version}.json"
     audience = load_audience(path)
     assert (len(audience.high_signals), len(audience.low_signals), len(audience.null_signals)) == counts
     assert audience.key == f"thelai_customers.{version}"
 
 
 def test_checked_in_v3_sends_the_same_content_as_the_predecessor_v3() -> None:
-    path = SHARED_AUDIENCES / "thelai_customers.v3.json"
-    if not path.exists():
-        pytest.skip(f"shared audiences not present at {SHARED_AUDIENCES}")
+    path = PREDECESSOR_AUDIENCES / "thelai_customers.v3.json"
     assert load_audience(path).content_hash == load_audiences()["thelai_customers.v3"].content_hash
 
 
@@ -122,9 +119,7 @@ def test_file_name_must_carry_name_and_version(tmp_path: Path, name: str) -> Non
 
 
 def test_predecessor_scripts_copy_is_rejected_for_its_name() -> None:
-    path = SHARED_AUDIENCES / "thelai_customers.scripts-copy.json"
-    if not path.exists():
-        pytest.skip(f"shared audiences not present at {SHARED_AUDIENCES}")
+    path = PREDECESSOR_AUDIENCES / "thelai_customers.scripts-copy.json"
     with pytest.raises(AudienceError, match="version like v3"):
         load_audience(path)
 

@@ -15,11 +15,11 @@ import pytest
 from resources.models.litellm_labeler import LiteLLMLabeler, ModelConfigError, TransientModelError
 from resources.models.prompt import PROMPT_VERSION, build_messages
 from resources.models.registry import ModelSpec, load_model_registry
-from resources.models.toon import decode_profiles
 from resources.models.validate import NOT_ANSWERED
 from scout_contract.audience import load_audiences
 from scout_contract.labels import Label, Labeler, LabelFailure, ProfileForLabel
 from tests.llm_server import FakeLLMServer, naive_read_rows, rule_label, toon_block
+from tests.toon_reader import read_profiles
 
 AUDIENCE = load_audiences()["thelai_customers.v3"]
 API_KEY = "sk-test-0123456789abcdef"
@@ -56,7 +56,7 @@ def _spec(url: str, **overrides) -> ModelSpec:
 
 
 def _labeler(server: FakeLLMServer, **overrides) -> LiteLLMLabeler:
-    return LiteLLMLabeler(_spec(server.url, **overrides), env={KEY_ENV: API_KEY})
+    return LiteLLMLabeler(_spec(server.url, **overrides), api_key=API_KEY)
 
 
 def _by_handle(labels: list[Label]) -> dict[str, bool | None]:
@@ -84,7 +84,7 @@ def test_good_reply_gives_labels_tokens_cost_and_latency(server: FakeLLMServer) 
 
     assert request["model"] == "fake-gpt" and request["max_tokens"] == 4096
     assert request["messages"] == build_messages(BATCH, AUDIENCE)
-    assert decode_profiles(toon_block(request["messages"])) == BATCH
+    assert read_profiles(toon_block(request["messages"])) == BATCH
     assert server.headers[0]["Authorization"] == f"Bearer {API_KEY}"
 
 
@@ -131,7 +131,7 @@ def test_rate_limit_and_overload_raise_transient_without_retrying(
 
 def test_slow_model_times_out_as_transient(server: FakeLLMServer) -> None:
     server.mode, server.delay_s = "slow", 30.0
-    labeler = LiteLLMLabeler(_spec(server.url), timeout_s=0.5, env={KEY_ENV: API_KEY})
+    labeler = LiteLLMLabeler(_spec(server.url), timeout_s=0.5, api_key=API_KEY)
     with pytest.raises(TransientModelError, match="Timeout"):
         labeler.label(BATCH, AUDIENCE)
     assert len(server.requests) == 1
@@ -141,7 +141,7 @@ def test_unreachable_endpoint_is_transient() -> None:
     with socket.socket() as probe:  # a port nobody listens on once the probe closes
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    labeler = LiteLLMLabeler(_spec(f"http://127.0.0.1:{port}/v1"), env={KEY_ENV: API_KEY})
+    labeler = LiteLLMLabeler(_spec(f"http://127.0.0.1:{port}/v1"), api_key=API_KEY)
     # litellm reports a refused connection as InternalServerError("Connection error").
     with pytest.raises(TransientModelError, match="Connection error"):
         labeler.label(BATCH, AUDIENCE)
@@ -163,7 +163,7 @@ def test_permanent_provider_errors_fail_the_whole_batch_without_leaking_the_key(
 
 
 def test_missing_key_variable_is_a_config_error_before_any_call(server: FakeLLMServer) -> None:
-    labeler = LiteLLMLabeler(_spec(server.url), env={})
+    labeler = LiteLLMLabeler(_spec(server.url))
     with pytest.raises(ModelConfigError, match=KEY_ENV):
         labeler.label(BATCH, AUDIENCE)
     assert server.requests == []

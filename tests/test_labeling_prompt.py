@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from resources.models.prompt import PROMPT_VERSION, build_messages
-from resources.models.toon import decode_profiles, encode_profiles
+from resources.models.toon import encode_profiles
 from scout_contract.audience import load_audiences
 from scout_contract.labels import ProfileForLabel
+from tests.toon_reader import read_profiles
 
 AUDIENCE = load_audiences()["thelai_customers.v3"]
 BATCH = [
@@ -83,7 +84,7 @@ def test_user_message_holds_the_batch_as_a_fenced_toon_table() -> None:
     assert user.startswith("Label the following 2 social media profiles.")
     block = user.split("```toon\n", 1)[1].rsplit("\n```", 1)[0]
     assert block == encode_profiles(BATCH)
-    assert decode_profiles(block) == BATCH
+    assert read_profiles(block) == BATCH
     assert user.endswith("\n```")
 
 

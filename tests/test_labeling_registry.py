@@ -11,15 +11,20 @@ import yaml
 from resources.models.litellm_import import import_litellm
 from resources.models.registry import (
     MODELS_FILE,
+    ModelDraw,
     ModelSpec,
     RegistryError,
     draw_models,
     litellm_prices,
     load_model_registry,
-    selected_aliases,
+    model_aliases,
 )
 
 REGISTRY = load_model_registry()
+
+
+def selected(draws: list[ModelDraw]) -> list[str]:
+    return [draw.alias for draw in draws if draw.selected]
 
 
 def _write(tmp_path: Path, models: dict) -> Path:
@@ -109,12 +114,13 @@ def test_openai_compatible_endpoint_needs_no_key_variable(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("change", "field", "problem"),
     [
-        ({"probability": 1.5}, "probability", r"must be a number \[0.0, 1.0\]"),
-        ({"probability": "high"}, "probability", "must be a number"),
-        ({"batch_size": 0}, "batch_size", "must be an integer >= 1"),
-        ({"batch_size": True}, "batch_size", "must be an integer >= 1"),
-        ({"batch_size": 2.5}, "batch_size", "must be an integer >= 1"),
-        ({"provider": None}, "provider", "is required"),
+        ({"probability": 1.5}, "probability", r"must be <= 1, got float 1.5"),
+        ({"probability": "high"}, "probability", "must be a number, got str 'high'"),
+        ({"batch_size": 0}, "batch_size", "must be >= 1"),
+        ({"batch_size": True}, "batch_size", "must be an integer, got bool"),
+        ({"batch_size": 2.5}, "batch_size", "must be an integer, got float"),
+        ({"provider": None}, "provider", "is missing"),
+        ({"provider": "  "}, "provider", "must not be empty"),
         ({"litellm_model": "anthropic/x"}, "litellm_model", "must start with the provider prefix 'openai/'"),
         ({"api_base": None}, "api_key_env", "is required"),
         (
@@ -122,32 +128,34 @@ def test_openai_compatible_endpoint_needs_no_key_variable(tmp_path: Path) -> Non
             "output_cost_per_token",
             "is required when the other price is given",
         ),
-        ({"input_cost_per_token": -1}, "input_cost_per_token", "must be a number >= 0"),
-        ({"temperature": 0.1}, "temperature", "is unknown"),
-        ({"timeout_s": 0}, "timeout_s", "must be a number"),
+        ({"input_cost_per_token": -1}, "input_cost_per_token", "must be >= 0"),
+        ({"temperature": 0.1}, "temperature", "is not a known field"),
+        ({"timeout_s": 0}, "timeout_s", "must be > 0"),
     ],
 )
 def test_bad_fields_name_file_alias_and_field(tmp_path: Path, change: dict, field: str, problem: str) -> None:
     entry = {k: v for k, v in {**OPENAI_COMPAT, **change}.items() if v is not None}
     path = _write(tmp_path, {"selfhosted": entry})
-    with pytest.raises(RegistryError, match=rf"model 'selfhosted': field '{field}' {problem}") as caught:
+    with pytest.raises(RegistryError, match=rf"field 'models\.selfhosted\.{field}' {problem}") as caught:
         load_model_registry(path)
     assert str(path) in str(caught.value)
 
 
 def test_model_missing_from_cost_map_without_prices_is_an_error(tmp_path: Path) -> None:
     entry = {k: v for k, v in OPENAI_COMPAT.items() if "cost" not in k}
-    with pytest.raises(RegistryError, match=r"'openai/my-model' is not in litellm's cost map"):
-        load_model_registry(_write(tmp_path, {"selfhosted": entry}))
+    path = _write(tmp_path, {"selfhosted": entry})
+    with pytest.raises(RegistryError, match=r"'openai/my-model' is not in litellm's cost map") as caught:
+        load_model_registry(path)
+    assert str(path) in str(caught.value) and caught.value.field == "models.selfhosted.input_cost_per_token"
 
 
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("models:\n  a: [1, 2\n", r"invalid YAML at line \d+ column \d+"),
-        ("other: {}\n", "expected a top-level 'models:' mapping"),
-        ("models: {}\n", "expected a top-level 'models:' mapping"),
-        ("models:\n  a: 3\n", "model 'a' must be a mapping"),
+        ("models:\n  a: [1, 2\n", r"is not valid YAML at line \d+, column \d+"),
+        ("other: {}\n", "field 'models' is missing"),
+        ("models: {}\n", "field 'models' must not be empty"),
+        ("models:\n  a: 3\n", "field 'models.a' must be a mapping, got int 3"),
     ],
 )
 def test_malformed_files_are_reported_with_the_file(tmp_path: Path, text: str, match: str) -> None:
@@ -164,6 +172,15 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
     assert MODELS_FILE.exists()
 
 
+def test_aliases_come_in_file_order_without_resolving_prices(tmp_path: Path) -> None:
+    # No price anywhere and not in litellm's map: fine for the names, an error for the registry.
+    entry = {k: v for k, v in OPENAI_COMPAT.items() if "cost" not in k}
+    path = tmp_path / "models.yaml"
+    path.write_text(yaml.safe_dump({"models": {"b-model": entry, "a-model": entry}}, sort_keys=False))
+    assert model_aliases(path) == ["b-model", "a-model"]
+    assert model_aliases() == list(REGISTRY)
+
+
 def test_draw_replays_from_its_seed_and_records_u() -> None:
     first, again = draw_models(REGISTRY, 20260301), draw_models(REGISTRY, 20260301)
     assert first == again
@@ -177,8 +194,7 @@ def test_draw_replays_from_its_seed_and_records_u() -> None:
             "u": draw.u,
             "selected": draw.selected,
         }
-    assert selected_aliases(first) == [d.alias for d in first if d.selected]
-    assert "local-minilm" in selected_aliases(first)  # p = 1.0 always runs
+    assert "local-minilm" in selected(first)  # p = 1.0 always runs
     assert draw_models(REGISTRY, 1) != draw_models(REGISTRY, 2)
 
 
@@ -198,14 +214,14 @@ def test_selection_rates_match_probabilities_over_many_seeds() -> None:
     seeds = range(4_000)
     counts = dict.fromkeys(registry, 0)
     for seed in seeds:
-        for alias in selected_aliases(draw_models(registry, seed)):
+        for alias in selected(draw_models(registry, seed)):
             counts[alias] += 1
     for alias, spec in registry.items():
         assert counts[alias] / len(seeds) == pytest.approx(spec.probability, abs=0.03), alias
     assert counts["never"] == 0 and counts["local-minilm"] == len(seeds)
     # Independence: both haiku (0.7) and maverick (0.8) run in about 0.56 of cycles.
     both = sum(
-        {"claude-haiku-4.5", "meta-maverick-17b"} <= set(selected_aliases(draw_models(registry, seed)))
+        {"claude-haiku-4.5", "meta-maverick-17b"} <= set(selected(draw_models(registry, seed)))
         for seed in seeds
     )
     assert both / len(seeds) == pytest.approx(0.7 * 0.8, abs=0.03)

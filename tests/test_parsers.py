@@ -1,13 +1,11 @@
-"""X/Twitter and Bluesky parsers against every recorded wire shape in /work/shared/fixtures.
+"""X/Twitter and Bluesky parsers against every recorded wire shape in tests/fixtures.
 
-Expected values below were read by hand from the fixture files (see fixtures/README.md).
-Fixture-based tests skip when the shared folder is absent; the malformed-payload tests build
-their payloads in the test and always run.
+Expected values below were read by hand from the fixture files (see tests/fixtures/README.md
+for where each recording comes from). The malformed-payload tests build their payloads in the test.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import datetime
 from pathlib import Path
@@ -21,26 +19,22 @@ from resources.platforms.bluesky_wire import (
     parse_bluesky_profiles,
     parse_bluesky_search,
 )
+from resources.platforms.raw_pages import profiles_from_page
 from resources.platforms.twitter_wire import (
     TwitterPage,
     parse_twitter_page,
     parse_twitter_user,
-    parse_twitter_user_detail,
 )
-from scout_assets.domain.profile_frame import profiles_frame
 from scout_contract.errors import PayloadError
 from scout_contract.tables import PROFILE_COLUMNS, polars_schema
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 COLUMNS = [name for name, _ in PROFILE_COLUMNS]
 KW = "ethnography"
 
 
 def fixture(relative: str) -> bytes:
-    path = FIXTURES / relative
-    if not path.exists():
-        pytest.skip(f"shared fixtures not available at {path} (run inside the Scout workspace)")
-    return path.read_bytes()
+    return (FIXTURES / relative).read_bytes()
 
 
 def fixture_json(relative: str) -> dict:
@@ -60,6 +54,7 @@ def assert_payload_error(caught: pytest.ExceptionInfo, platform: str, field: str
 LEGACY = "twitter/x-graphql.UserByScreenName.2025-03.legacy.twscrape.json"
 TRANSITIONAL = "twitter/x-graphql.UserByScreenName.2026-07.core-plus-legacy.twscrape.json"
 NEWEST = "twitter/x-graphql.UserByScreenName.2026-08.no-legacy.twscrape.json"
+SEARCH_2025 = "twitter/x-graphql.SearchTimeline-Latest.2025-03.trimmed.twscrape.json"
 XDEV_BIO = (
     "The voice of the X Dev team and your official source for updates news and events related to the X API."
 )
@@ -132,13 +127,13 @@ def test_newest_shape_derives_default_profile_image_from_the_avatar_url():
 
 def test_user_detail_envelopes():
     user = fixture_json(LEGACY)["data"]["user"]["result"]
-    assert parse_twitter_user_detail({"user": {"result": user}}, KW)["handle"] == "XDevelopers"
-    assert parse_twitter_user_detail(user, KW)["platform_id"] == "2244994945"
-    assert parse_twitter_user_detail(fixture(NEWEST), KW)["source_shape"] == "core"
-    assert parse_twitter_user_detail("{}", KW) is None
     assert parse_twitter_page({"user": {"result": user}}, KW).users[0]["handle"] == "XDevelopers"
+    suspended = {"__typename": "UserUnavailable", "reason": "Suspended"}
+    assert parse_twitter_page({"user": {"result": suspended}}, KW) == TwitterPage(users=[], cursor=None)
+    # GraphQL's answer for an unknown screen name is an empty user, not an error
+    assert parse_twitter_page({"data": {"user": {}}}, KW) == TwitterPage(users=[], cursor=None)
     with pytest.raises(PayloadError) as caught:  # RapidAPI's transient "bottleneck" answer
-        parse_twitter_user_detail({"user": {}}, KW)
+        parse_twitter_page({"user": {}}, KW)
     assert "transient" in assert_payload_error(caught, "twitter", "user.result").detail
 
 
@@ -146,9 +141,7 @@ def test_user_detail_envelopes():
 
 
 def test_search_timeline_2025_legacy_users_and_bottom_cursor():
-    page = parse_twitter_page(
-        fixture("twitter/x-graphql.SearchTimeline-Latest.2025-03.trimmed.twscrape.json"), KW
-    )
+    page = parse_twitter_page(fixture(SEARCH_2025), KW)
     assert (
         page.cursor
         == "DAADDAABCgABGlZxd64WwRAKAAIaVnFqalZQZQAIAAIAAAACCAADAAAAAAgABAAAAAAKAAUaVnF4f0AnEAoABhpWcXh_P9jwAAA"
@@ -527,29 +520,21 @@ def test_malformed_bluesky_views_in_merge(actor, detail, field):
     assert_payload_error(caught, "bluesky", field)
 
 
-# --------------------------------------------------------------------------- frame
+# --------------------------------------------------------------------------- stored pages -> frame
 
 
-def test_profiles_frame_has_exactly_the_profile_schema():
-    twitter = parse_twitter_page(
-        fixture("twitter/x-graphql.SearchTimeline-Latest.2025-03.trimmed.twscrape.json"), KW
-    ).users
-    views = parse_bluesky_profiles(fixture("bluesky/getProfiles.atproto-test-snapshot.2026-07.json"), KW)
-    frame = profiles_frame(twitter + merge_bluesky(views, views, KW))
+def test_stored_pages_fill_the_profile_schema_without_coercion():
+    # The profiles asset's path: a stored raw page (plus Bluesky's stored getProfiles bodies)
+    # -> profiles_from_page -> a polars frame typed by the profile schema.
+    twitter = profiles_from_page("twitter", KW, fixture(SEARCH_2025).decode(), None)
+    search = fixture("bluesky/searchActors.atproto-test-snapshot.2026-07.json").decode()
+    hydration = json.dumps([fixture_json("bluesky/getProfiles.atproto-test-snapshot.2026-07.json")])
+    bluesky = profiles_from_page("bluesky", KW, search, hydration)
+    rows = twitter + bluesky
+    assert all(list(row) == COLUMNS for row in rows)
+    frame = pl.DataFrame(rows, schema=polars_schema(PROFILE_COLUMNS))
     assert frame.schema == polars_schema(PROFILE_COLUMNS)
-    assert frame.height == 8
-    assert frame.filter(pl.col("platform") == "bluesky")["followers"].to_list() == [2, 2, 2, 1, 0, 0]
-    empty = profiles_frame([])
-    assert (empty.height, empty.schema) == (0, polars_schema(PROFILE_COLUMNS))
-
-
-def test_profiles_frame_rejects_rows_that_do_not_match_the_columns():
-    row = merge_bluesky([{"did": "d", "handle": "h.test"}], [], KW)[0]
-    extra = copy.copy(row) | {"keyword": KW}
-    with pytest.raises(ValueError, match=r"profile row 1 .* extra \['keyword'\]"):
-        profiles_frame([row, extra])
-    missing = {k: v for k, v in row.items() if k != "handle"}
-    with pytest.raises(ValueError, match=r"missing \['handle'\]"):
-        profiles_frame([missing])
-    with pytest.raises(TypeError):
-        profiles_frame([row | {"followers": "12"}])
+    # Reading the frame back gives the rows unchanged: every value already had its column's type.
+    assert frame.to_dicts() == rows
+    # Actors the stored getProfiles bodies do not cover keep unknown counts, not zero.
+    assert [row["followers"] for row in bluesky] == [2, 2, 2, None, 0, 0, None]

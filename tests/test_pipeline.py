@@ -56,7 +56,9 @@ def test_main_job_fills_every_table(warehouse, sandbox, platform):
     assert scores["has"].is_between(0, 1).all()
     assert queue.height > 0
     assert (queue["has"] > 0.65).all()
-    assert set(queue["platform_id"]) <= set(scores.filter(pl.col("has") > 0.65)["platform_id"])
+    # is_queued is decided by has_scores, and the queue reads it.
+    assert (scores["is_queued"] == (scores["has"] > 0.65)).all()
+    assert set(queue["platform_id"]) <= set(scores.filter(pl.col("is_queued"))["platform_id"])
     # every stored page's result count matches the appearances it produced
     assert (
         pages["result_count"].sum()

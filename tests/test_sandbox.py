@@ -1,8 +1,8 @@
 """The API sandbox over real HTTP on 127.0.0.1: wire formats, determinism, pagination, faults.
 
 Every test talks to a running ``SandboxServer`` with httpx, the way Scout's clients do; nothing is
-mocked. Expected values come from the recorded fixtures and lexicons in /work/shared (those checks
-skip when it is absent) or from the sandbox's own pool (``server.directory``), never hard-coded.
+mocked. Expected values come from the recorded fixtures and lexicon in tests/fixtures or from the
+sandbox's own pool (``server.directory``), never hard-coded.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from scout_sandbox import Fault, SandboxServer, get_sandbox
 from scout_sandbox.server import SandboxRequest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT_ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEARCH_X = "/api/search/people"
 DETAIL_X = "/api/user/detail"
 SEARCH_BSKY = "/xrpc/app.bsky.actor.searchActors"
@@ -46,9 +45,10 @@ def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
     sandbox.reset()
 
 
-def needs_fixtures() -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"recorded fixtures not found at {FIXTURES}")
+def lexicon_properties(definition: str) -> set[str]:
+    """The properties the app.bsky.actor lexicon allows in ``definition`` (e.g. profileView)."""
+    defs = json.loads((FIXTURES / "bluesky/lexicons/app.bsky.actor.defs.json").read_text())["defs"]
+    return set(defs[definition]["properties"])
 
 
 def x_pages(client: httpx.Client, keyword: str, count: int = 20, headers: dict | None = None) -> list[dict]:
@@ -102,7 +102,6 @@ def test_x_search_has_the_rapidapi_envelope(client: httpx.Client) -> None:
 
 
 def test_x_mixed_setting_serves_all_three_user_shapes_with_the_fixture_keys(client: httpx.Client) -> None:
-    needs_fixtures()
     users = [u for page in x_pages(client, "qualitative researcher") for u in page["data"]]
     by_shape: dict[str, list[dict]] = {}
     for user in users:
@@ -169,10 +168,8 @@ def test_bluesky_search_returns_profile_views_without_counts(client: httpx.Clien
     for actor in page["actors"]:
         assert actor["did"].startswith("did:plc:") and "." in actor["handle"]
         assert not {"followersCount", "followsCount", "postsCount"} & set(actor)
-    if FIXTURES.is_dir():
-        defs = json.loads((FIXTURES / "bluesky/lexicons/app.bsky.actor.defs.json").read_text())["defs"]
-        allowed = set(defs["profileView"]["properties"])
-        assert all(set(actor) <= allowed for actor in page["actors"])
+    allowed = lexicon_properties("profileView")
+    assert all(set(actor) <= allowed for actor in page["actors"])
 
 
 def test_bluesky_get_profiles_returns_detailed_views_with_counts(client: httpx.Client) -> None:
@@ -185,9 +182,8 @@ def test_bluesky_get_profiles_returns_detailed_views_with_counts(client: httpx.C
         assert all(isinstance(profile[k], int) for k in ("followersCount", "followsCount", "postsCount"))
     with_record = [p for p in profiles if "displayName" in p]
     assert with_record and all("createdAt" in p and "indexedAt" in p for p in with_record)
-    if FIXTURES.is_dir():
-        defs = json.loads((FIXTURES / "bluesky/lexicons/app.bsky.actor.defs.json").read_text())["defs"]
-        assert all(set(p) <= set(defs["profileViewDetailed"]["properties"]) for p in profiles)
+    allowed = lexicon_properties("profileViewDetailed")
+    assert all(set(p) <= allowed for p in profiles)
     # Handles work as well as DIDs; unknown actors are left out rather than failing the call.
     by_handle = client.get(
         PROFILES_BSKY, params={"actors": [actors[0]["handle"], "did:plc:unknown0000000000000000"]}

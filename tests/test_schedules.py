@@ -9,13 +9,11 @@ import pytest
 
 from scout_assets.jobs import keyword_stats_job, scout_main_job
 from scout_assets.partitions import PLATFORMS
+from scout_contract.settings import ScoutSettings, SettingsError
 from sensors import schedules
 from sensors.schedules import keyword_stats_schedule, search_schedule
 from sensors.settings import (
-    DEFAULT_SEARCH_CRON,
-    DEFAULT_STATS_CRON,
     SEARCH_CRON_ENV,
-    AutomationSettingsError,
     search_cron,
 )
 from tests.sensors_fixtures import stand_in_job
@@ -96,8 +94,8 @@ def test_keyword_stats_tick_requests_the_previous_utc_day():
 
 
 def test_schedules_are_utc_running_by_default_and_target_their_jobs():
-    assert search_schedule.cron_schedule == DEFAULT_SEARCH_CRON
-    assert keyword_stats_schedule.cron_schedule == DEFAULT_STATS_CRON
+    assert search_schedule.cron_schedule == ScoutSettings().search_cron == "*/15 * * * *"
+    assert keyword_stats_schedule.cron_schedule == ScoutSettings().stats_cron == "0 2 * * *"
     for schedule, job in ((search_schedule, scout_main_job), (keyword_stats_schedule, keyword_stats_job)):
         assert schedule.execution_timezone == "UTC"
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -115,7 +113,7 @@ def test_cron_comes_from_the_environment(monkeypatch):
 @pytest.mark.parametrize("bad", ["every 15 minutes", "61 * * * *"])
 def test_a_bad_cron_names_the_variable(monkeypatch, bad):
     monkeypatch.setenv(SEARCH_CRON_ENV, bad)
-    with pytest.raises(AutomationSettingsError, match=SEARCH_CRON_ENV):
+    with pytest.raises(SettingsError, match=SEARCH_CRON_ENV):
         schedules._schedule(
             name="probe", env=SEARCH_CRON_ENV, cron=search_cron, job=scout_main_job, description="probe"
         )(lambda context: [])

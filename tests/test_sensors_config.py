@@ -16,11 +16,12 @@ import pytest
 
 from resources.models.registry import load_model_registry
 from resources.warehouse import Warehouse
-from scout_assets.assets.keywords import keyword_file_path
 from scout_assets.jobs import rederive_job
 from scout_assets.labeling.settings import LABELING_FILE
 from scout_assets.partitions import PLATFORMS
+from scout_assets.resources_binding import build_model_roster, build_resources
 from scout_contract.audience import AUDIENCES_DIR
+from scout_contract.paths import KEYWORD_FILE
 from sensors.config_changes import ConfigPaths, config_change_sensor, config_change_tick
 from sensors.relabel import relabel_after_refresh_sensor
 from sensors.settings import RELABEL_DAYS_ENV
@@ -39,7 +40,7 @@ def config(tmp_path: Path, monkeypatch) -> ConfigPaths:
     audiences = tmp_path / "audiences"
     shutil.copytree(AUDIENCES_DIR, audiences)
     keywords = tmp_path / "keywords.csv"
-    shutil.copyfile(keyword_file_path(), keywords)
+    shutil.copyfile(KEYWORD_FILE, keywords)
     labeling = tmp_path / "labeling.yaml"
     shutil.copyfile(LABELING_FILE, labeling)
     assert ACTIVE in labeling.read_text()
@@ -173,13 +174,16 @@ def test_an_unreadable_cursor_is_a_first_tick(config):
 
 def test_the_registered_sensor_reads_the_live_config(tmp_path, monkeypatch):
     keywords = tmp_path / "keywords.csv"
-    shutil.copyfile(keyword_file_path(), keywords)
+    shutil.copyfile(KEYWORD_FILE, keywords)
     monkeypatch.setenv("SCOUT_KEYWORD_FILE", str(keywords))
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral())
+    bound = {"config_files": build_resources()["config_files"]}  # SCOUT_KEYWORD_FILE, as the binding reads it
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=bound)
     first = config_change_sensor(context)
     assert skip_text(first).startswith("first tick: recorded")
     add_keyword(ConfigPaths(keyword_file=keywords), "sensor test keyword three,*,#research,true")
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=first.cursor)
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), cursor=first.cursor, resources=bound
+    )
     assert len(config_change_sensor(context).run_requests) == len(PLATFORMS)
 
 
@@ -208,7 +212,8 @@ def relabel_tick(result: dg.ExecuteInProcessResult, instance):
         dagster_instance=instance,
         dagster_run=result.dagster_run,
     )
-    return relabel_after_refresh_sensor(context)
+    # The roster as the binding builds it from the environment (the test sets the key variables).
+    return relabel_after_refresh_sensor(context, model_roster=build_model_roster())
 
 
 def test_a_successful_refresh_labels_its_day_with_every_available_model(duckdb_warehouse, monkeypatch):

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from resources.models.registry import load_model_registry
-from resources.models.resource import LabelModel, model_resource_key
+from resources.models.roster import ModelRoster
 from resources.warehouse import Warehouse
 from scout_assets.labeling.draw import draw_labeling_models
 from scout_assets.labeling.queue import pending_units
@@ -52,8 +52,7 @@ def defaults(monkeypatch):
 
 def local_only_draw(seed: int, available: bool = True):
     """The real seeded draw, with only the local model able to run (no provider key in tests)."""
-    resources = {model_resource_key(MODEL): LabelModel(alias=MODEL)} if available else {}
-    return draw_labeling_models(seed, resources=resources)
+    return draw_labeling_models(ModelRoster(available=[MODEL] if available else []), seed)
 
 
 def tick(warehouse, instance, cursor=None, now=NOW, available=True) -> dg.SensorResult:
@@ -70,15 +69,14 @@ def test_aggregate_pending_matches_the_assets_pending_units(warehouse):
     """The sensor's per-day aggregate and the asset's row query agree on every kind of unit."""
     seed_queue(warehouse, TODAY, ids(10), queued_at=minutes_ago(30))
     seed_queue(warehouse, TODAY, ids(3, 10), queued_at=minutes_ago(20), bio="")  # no bio: never sent
-    seed_queue(warehouse, TODAY, ids(2, 13), queued_at=minutes_ago(20), has=0.5)  # below min_has
     seed_queue(warehouse, TODAY, ids(4), queued_at=minutes_ago(10), platform="bluesky")
     add_labels(warehouse, TODAY, ids(2), MODEL, AUDIENCE)  # done by this model
     add_labels(warehouse, TODAY, ids(3, 2), "claude-haiku-4.5", AUDIENCE)  # done by another model only
     add_dead_letter(warehouse, ids(1, 5)[0], MODEL, AUDIENCE)  # dead: out of the queue
     add_dead_letter(warehouse, ids(1, 6)[0], MODEL, AUDIENCE, requeued_at=datetime(2026, 3, 1))  # back in
 
-    expected = pending_units(warehouse, TODAY, MODEL, AUDIENCE, SETTINGS.min_has, relabel=False)
-    [state] = queue_states(warehouse, MODEL, (AUDIENCE,), [TODAY], SETTINGS.min_has)
+    expected = pending_units(warehouse, TODAY, MODEL, AUDIENCE, relabel=False)
+    [state] = queue_states(warehouse, MODEL, (AUDIENCE,), [TODAY])
     assert state.pending == expected.height == 10 - 2 - 1 + 4
     assert state.oldest_queued_at == minutes_ago(30)
 

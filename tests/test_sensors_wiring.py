@@ -6,27 +6,14 @@ import shutil
 
 import dagster as dg
 
-from scout_assets.assets.keywords import keyword_file_path
-from scout_location.definitions import defs
+from scout_contract.paths import KEYWORD_FILE
+from scout_location.definitions import build_definitions, defs
 from sensors import SCHEDULES, SENSORS
 
 
-def with_automation() -> dg.Definitions:
-    names = {d.name for d in [*(defs.schedules or []), *(defs.sensors or [])]}
-    ours = [d for d in [*SCHEDULES, *SENSORS] if d.name not in names]  # once the lead wires them in
-    return dg.Definitions.merge(
-        defs,
-        dg.Definitions(
-            schedules=[s for s in ours if isinstance(s, dg.ScheduleDefinition)],
-            sensors=[s for s in ours if isinstance(s, dg.SensorDefinition)],
-        ),
-    )
-
-
 def test_schedules_and_sensors_load_with_the_code_location_and_start_running():
-    merged = with_automation()
-    dg.Definitions.validate_loadable(merged)
-    repo = merged.get_repository_def()
+    dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
     assert {s.name for s in SCHEDULES} <= {s.name for s in repo.schedule_defs}
     assert {s.name for s in SENSORS} <= {s.name for s in repo.sensor_defs}
     for definition in [*SCHEDULES, *SENSORS]:
@@ -34,19 +21,23 @@ def test_schedules_and_sensors_load_with_the_code_location_and_start_running():
 
 
 def test_a_keyword_edit_request_resolves_in_the_repository(tmp_path, monkeypatch):
-    """Evaluated as the daemon does (``evaluate_tick`` with the repository), not by a bare call."""
+    """Evaluated as the daemon does (``evaluate_tick`` with the code location's resources), not by a bare call."""
     keywords = tmp_path / "keywords.csv"
-    shutil.copyfile(keyword_file_path(), keywords)
+    shutil.copyfile(KEYWORD_FILE, keywords)
     monkeypatch.setenv("SCOUT_KEYWORD_FILE", str(keywords))
-    repo = with_automation().get_repository_def()
+    definitions = build_definitions()  # the code location as it loads with that environment
+    repo = definitions.get_repository_def()
     sensor = repo.get_sensor_def("config_change_sensor")
     instance = dg.DagsterInstance.ephemeral()
-    first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, repository_def=repo))
+    bound = {"config_files": definitions.resources["config_files"]}  # what the daemon hands the sensor
+    with dg.build_sensor_context(instance=instance, definitions=definitions, resources=bound) as context:
+        first = sensor.evaluate_tick(context)
     with keywords.open("a", encoding="utf-8") as handle:
         handle.write("sensor wiring test keyword,*,#research,true\n")
-    data = sensor.evaluate_tick(
-        dg.build_sensor_context(instance=instance, repository_def=repo, cursor=first.cursor)
-    )
+    with dg.build_sensor_context(
+        instance=instance, definitions=definitions, resources=bound, cursor=first.cursor
+    ) as context:
+        data = sensor.evaluate_tick(context)
     assert len(data.run_requests) == 2
     for request in data.run_requests:
         job = repo.get_job(request.job_name)

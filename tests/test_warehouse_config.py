@@ -11,45 +11,38 @@ import pytest
 
 from resources.warehouse import Warehouse, WarehouseError, parse_warehouse_url
 from resources.warehouse.location import mask_url
+from scout_assets.resources_binding import open_warehouse
 from scout_contract.tables import polars_schema, table
 
 SECRET = "pa55:w/rd@x"  # has characters that must be URL-encoded in a DSN
 SECRET_URL = "postgresql://scout:pa55%3Aw%2Frd%40x@127.0.0.1:1/scout"  # port 1: nothing listens
 
 
-def _default() -> Path:
-    return Path("/default/scout.duckdb")
-
-
-@pytest.mark.parametrize("url", [None, "", "   "])
-def test_no_url_means_the_duckdb_file_in_the_data_dir(url: str | None) -> None:
-    location = parse_warehouse_url(url, _default)
-    assert (location.kind, location.path, location.display) == (
-        "duckdb",
-        _default(),
-        "duckdb:/default/scout.duckdb",
-    )
+@pytest.mark.parametrize("url", ["", "   "])
+def test_an_empty_url_is_refused_by_name(url: str) -> None:
+    with pytest.raises(ValueError, match="warehouse url is empty"):
+        parse_warehouse_url(url)
 
 
 def test_default_duckdb_file_follows_scout_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SCOUT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("SCOUT_WAREHOUSE_URL", raising=False)
-    warehouse = Warehouse.from_env()
+    warehouse = open_warehouse()
     assert warehouse.describe() == f"duckdb:{tmp_path / 'scout.duckdb'}"
     warehouse.ensure_schema()
     assert (tmp_path / "scout.duckdb").is_file()
 
 
 def test_duckdb_url_names_an_absolute_file() -> None:
-    location = parse_warehouse_url("duckdb:///srv/scout/wh.duckdb", _default)
+    location = parse_warehouse_url("duckdb:///srv/scout/wh.duckdb")
     assert (location.kind, location.path) == ("duckdb", Path("/srv/scout/wh.duckdb"))
     with pytest.raises(ValueError, match="absolute path"):
-        parse_warehouse_url("duckdb://relative/wh.duckdb", _default)
+        parse_warehouse_url("duckdb://relative/wh.duckdb")
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg2", "PostgreSQL"])
 def test_postgres_urls_in_every_accepted_spelling(scheme: str) -> None:
-    location = parse_warehouse_url(f"{scheme}://postgres@127.0.0.1:5432/scout?sslmode=disable", _default)
+    location = parse_warehouse_url(f"{scheme}://postgres@127.0.0.1:5432/scout?sslmode=disable")
     assert location.kind == "postgres"
     assert location.dsn == "postgresql://postgres@127.0.0.1:5432/scout?sslmode=disable"
     assert location.display == "postgresql://postgres@127.0.0.1:5432/scout"
@@ -73,7 +66,7 @@ def test_postgres_urls_in_every_accepted_spelling(scheme: str) -> None:
 )
 def test_bad_urls_are_rejected_without_echoing_a_password(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as raised:
-        parse_warehouse_url(url, _default)
+        parse_warehouse_url(url)
     assert ":pw@" not in str(raised.value)
 
 
@@ -98,9 +91,9 @@ def test_mask_url_hides_password_and_query() -> None:
     assert mask_url("postgres://u:secret@h:1/db?password=secret") == "postgres://u:***@h:1/db"
 
 
-def test_from_env_reads_scout_warehouse_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_binding_reads_scout_warehouse_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCOUT_WAREHOUSE_URL", "postgres://scout@db.internal:5432/scout")
-    warehouse = Warehouse.from_env()
+    warehouse = open_warehouse()
     assert (warehouse.kind, warehouse.describe()) == ("postgres", "postgresql://scout@db.internal:5432/scout")
 
 
@@ -125,4 +118,4 @@ def test_dagster_binds_the_resource_from_an_env_var(monkeypatch: pytest.MonkeyPa
     assert result.success
     materialization = result.asset_materializations_for_node("keywords_today")[0]
     assert materialization.metadata["dagster/row_count"].value == 1
-    assert Warehouse.from_env().read_table("keywords")["keyword"].to_list() == ["ai"]
+    assert open_warehouse().read_table("keywords")["keyword"].to_list() == ["ai"]

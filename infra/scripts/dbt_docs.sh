@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 bash infra/scripts/setup.sh
 source infra/scripts/env.sh
 # SCOUT_WAREHOUSE_URL -> the variables dbt_project/profiles.yml reads (password in DBT_ENV_SECRET_*).
-eval "$(python -m scout_dashboard.targets)"
+eval "$(python -m scout_cli.dbt_env)"
 cd dbt_project
 if [ "${1:-}" = "--build" ]; then
   dbt build

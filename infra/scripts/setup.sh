@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Scout into .venv. Usage: setup.sh [dev]. Idempotent: a stamp skips work already done.
-# torch comes first and pinned: pip takes the CPU wheel on this machine's disk (see ../shared/ENV.md);
-# unpinned, sentence-transformers would pull a multi-GB CUDA build.
+# torch comes first and pinned (torch==2.13.0): pip then takes the CPU wheel this machine keeps on
+# disk; unpinned, sentence-transformers would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 want_dev=${1:-}
@@ -20,5 +20,5 @@ if [ ! -f "$stamp" ]; then
 fi
 # The dbt manifest the Dagster definitions load (dbt parse; no database, no download).
 if [ ! -f dbt_project/target/manifest.json ] || [ -n "$(find dbt_project -newer dbt_project/target/manifest.json \( -name '*.sql' -o -name '*.yml' \) -print -quit)" ]; then
-  (source infra/scripts/env.sh && dagster-dbt project prepare-and-package --file scout_assets/assets/dbt.py >/dev/null)
+  (source infra/scripts/env.sh && dagster-dbt project prepare-and-package --file scout_assets/dbt_project.py >/dev/null)
 fi

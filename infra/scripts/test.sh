@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: install with the dev tools, lint, then run the whole test suite.
+# The README's test command: install with the dev tools, lint (code and import floors), then run the
+# whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash infra/scripts/setup.sh dev
@@ -10,4 +11,5 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
 fi
 source infra/scripts/env.sh
 ruff check .
+lint-imports   # the floors of docs/architecture.md, as import-linter contracts in pyproject.toml
 exec pytest "$@"

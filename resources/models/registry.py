@@ -17,37 +17,80 @@ changes the draws of the others.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import Field, model_validator
 
+from scout_contract.config_file import (
+    ConfigFileError,
+    ConfigModel,
+    NonNegative,
+    Number,
+    PositiveInteger,
+    Share,
+    Text,
+    field_problem,
+    load_config_file,
+)
 from scout_contract.paths import CONFIG_DIR
 
 MODELS_FILE = CONFIG_DIR / "models.yaml"
 LOCAL_PROVIDER = "local"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_TOKENS = 4096
-
-_ALLOWED_FIELDS = {
-    "litellm_model",
-    "provider",
-    "probability",
-    "batch_size",
-    "api_key_env",
-    "api_base",
-    "input_cost_per_token",
-    "output_cost_per_token",
-    "timeout_s",
-    "max_tokens",
-}
+_WHAT = "models file"
 
 
-class RegistryError(ValueError):
-    """A models file that cannot be used; the message names the file, alias and field."""
+class RegistryError(ConfigFileError):
+    """A models file that cannot be used; the message names the file and the field (``models.<alias>.<field>``)."""
+
+
+class ModelEntry(ConfigModel):
+    """One alias as written in ``models.yaml`` (the header of that file documents each field)."""
+
+    provider: Text
+    litellm_model: Text | None = None
+    probability: Share
+    batch_size: PositiveInteger
+    api_key_env: Text | None = None
+    api_base: Text | None = None
+    input_cost_per_token: NonNegative | None = None
+    output_cost_per_token: NonNegative | None = None
+    timeout_s: Number = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    max_tokens: PositiveInteger = DEFAULT_MAX_TOKENS
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider == LOCAL_PROVIDER
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelEntry:
+        if not self.is_local:
+            if self.litellm_model is None:
+                raise field_problem("litellm_model", "is missing")
+            if self.litellm_model.split("/", 1)[0] != self.provider:
+                raise field_problem(
+                    "litellm_model",
+                    f"must start with the provider prefix '{self.provider}/', got {self.litellm_model!r}",
+                )
+            if self.api_key_env is None and self.api_base is None:
+                raise field_problem(
+                    "api_key_env", "is required (the NAME of the key variable) unless api_base is set"
+                )
+        given = self.input_cost_per_token is not None, self.output_cost_per_token is not None
+        if given[0] != given[1]:
+            missing = "output_cost_per_token" if given[0] else "input_cost_per_token"
+            raise field_problem(missing, "is required when the other price is given")
+        return self
+
+
+class ModelsFile(ConfigModel):
+    """``models.yaml``: every alias Scout may run, in file order."""
+
+    models: dict[Text, ModelEntry] = Field(min_length=1)
 
 
 @dataclass(frozen=True)
@@ -89,45 +132,6 @@ class ModelDraw:
         return {"alias": self.alias, "probability": self.probability, "u": self.u, "selected": self.selected}
 
 
-class _Fields:
-    """Typed access to one alias's mapping, with errors that name file, alias and field."""
-
-    def __init__(self, path: Path, alias: str, data: dict[str, Any]) -> None:
-        self.path, self.alias, self.data = path, alias, data
-
-    def error(self, field: str, problem: str) -> RegistryError:
-        return RegistryError(f"models file {self.path}: model {self.alias!r}: field {field!r} {problem}")
-
-    def text(self, field: str, *, required: bool) -> str | None:
-        value = self.data.get(field)
-        if value is None:
-            if required:
-                raise self.error(field, "is required")
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(field, f"must be a non-empty string, got {value!r}")
-        return value.strip()
-
-    def number(
-        self, field: str, *, low: float, high: float = math.inf, default: float | None = None
-    ) -> float:
-        value = self.data.get(field, default)
-        if value is None:
-            raise self.error(field, "is required")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            bounds = f"[{low}, {high}]" if high != math.inf else f">= {low}"
-            raise self.error(field, f"must be a number {bounds}, got {value!r}")
-        return float(value)
-
-    def integer(self, field: str, *, low: int, default: int | None = None) -> int:
-        value = self.data.get(field, default)
-        if value is None:
-            raise self.error(field, "is required")
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.error(field, f"must be an integer >= {low}, got {value!r}")
-        return value
-
-
 def litellm_prices(litellm_model: str) -> tuple[float, float] | None:
     """(input, output) USD per token from litellm's cost map, or None if the model is not in it."""
     from resources.models.litellm_import import import_litellm
@@ -143,85 +147,43 @@ def litellm_prices(litellm_model: str) -> tuple[float, float] | None:
     return float(prices[0]), float(prices[1])
 
 
-def _model_spec(path: Path, alias: str, data: Any) -> ModelSpec:
-    if not isinstance(data, dict):
-        raise RegistryError(f"models file {path}: model {alias!r} must be a mapping of fields")
-    fields = _Fields(path, alias, data)
-    unknown = sorted(set(data) - _ALLOWED_FIELDS)
-    if unknown:
-        raise fields.error(unknown[0], f"is unknown (allowed: {', '.join(sorted(_ALLOWED_FIELDS))})")
-    provider = fields.text("provider", required=True)
-    assert provider is not None
-    local = provider == LOCAL_PROVIDER
-    litellm_model = fields.text("litellm_model", required=not local) or f"{LOCAL_PROVIDER}/{alias}"
-    if not local and litellm_model.split("/", 1)[0] != provider:
-        raise fields.error(
-            "litellm_model", f"must start with the provider prefix '{provider}/', got {litellm_model!r}"
-        )
-    api_base = fields.text("api_base", required=False)
-    api_key_env = fields.text("api_key_env", required=not local and api_base is None)
-
-    has_input, has_output = "input_cost_per_token" in data, "output_cost_per_token" in data
-    if has_input != has_output:
-        missing = "output_cost_per_token" if has_input else "input_cost_per_token"
-        raise fields.error(missing, "is required when the other price is given")
-    if has_input:
-        prices = fields.number("input_cost_per_token", low=0), fields.number("output_cost_per_token", low=0)
-        cost_source = "config"
-    elif local:
+def _model_spec(path: Path, alias: str, entry: ModelEntry) -> ModelSpec:
+    """The entry with its prices resolved: the file's, else litellm's cost map, else an error."""
+    if entry.input_cost_per_token is not None and entry.output_cost_per_token is not None:
+        prices, cost_source = (entry.input_cost_per_token, entry.output_cost_per_token), "config"
+    elif entry.is_local:
         prices, cost_source = (0.0, 0.0), "local"
     else:
-        found = litellm_prices(litellm_model)
+        assert entry.litellm_model is not None  # checked by ModelEntry
+        found = litellm_prices(entry.litellm_model)
         if found is None:
-            raise fields.error(
-                "input_cost_per_token",
-                f"is required: {litellm_model!r} is not in litellm's cost map, so give "
+            raise RegistryError(
+                _WHAT,
+                path,
+                f"models.{alias}.input_cost_per_token",
+                f"is required: {entry.litellm_model!r} is not in litellm's cost map, so give "
                 "input_cost_per_token and output_cost_per_token (USD per token)",
             )
         prices, cost_source = found, "litellm"
-
     return ModelSpec(
         alias=alias,
-        litellm_model=litellm_model,
-        provider=provider,
-        probability=fields.number("probability", low=0.0, high=1.0),
-        batch_size=fields.integer("batch_size", low=1),
-        api_key_env=api_key_env,
-        api_base=api_base,
+        litellm_model=entry.litellm_model or f"{LOCAL_PROVIDER}/{alias}",
+        provider=entry.provider,
+        probability=entry.probability,
+        batch_size=entry.batch_size,
+        api_key_env=entry.api_key_env,
+        api_base=entry.api_base,
         input_cost_per_token=prices[0],
         output_cost_per_token=prices[1],
         cost_source=cost_source,
-        timeout_s=fields.number("timeout_s", low=0.001, default=DEFAULT_TIMEOUT_S),
-        max_tokens=fields.integer("max_tokens", low=1, default=DEFAULT_MAX_TOKENS),
+        timeout_s=entry.timeout_s,
+        max_tokens=entry.max_tokens,
     )
 
 
-def raw_model_entries(path: Path | str = MODELS_FILE) -> dict[str, Any]:
-    """The ``models:`` mapping as written (alias -> raw fields), checked only for shape.
-
-    Cheap: no price resolution, so no litellm import. Code-location load time uses it.
-    """
-    path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RegistryError(f"models file {path}: cannot be read ({exc.strerror or exc})") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise RegistryError(
-            f"models file {path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}"
-        ) from exc
-    if (
-        not isinstance(document, dict)
-        or not isinstance(document.get("models"), dict)
-        or not document["models"]
-    ):
-        raise RegistryError(f"models file {path}: expected a top-level 'models:' mapping of alias -> fields")
-    for alias in document["models"]:
-        if not isinstance(alias, str) or not alias.strip():
-            raise RegistryError(f"models file {path}: model alias {alias!r} must be a non-empty string")
-    return document["models"]
+def load_models_file(path: Path | str = MODELS_FILE) -> ModelsFile:
+    """``models.yaml`` checked, prices not resolved (cheap: no litellm import)."""
+    return load_config_file(path, ModelsFile, _WHAT, error=RegistryError)
 
 
 def model_aliases(path: Path | str = MODELS_FILE) -> list[str]:
@@ -229,13 +191,13 @@ def model_aliases(path: Path | str = MODELS_FILE) -> list[str]:
 
     Partition definitions need only the names, at code-location load time.
     """
-    return list(raw_model_entries(path))
+    return list(load_models_file(path).models)
 
 
 def load_model_registry(path: Path | str = MODELS_FILE) -> dict[str, ModelSpec]:
     """Every configured model, keyed by alias, in file order."""
     path = Path(path)
-    return {alias: _model_spec(path, alias, data) for alias, data in raw_model_entries(path).items()}
+    return {alias: _model_spec(path, alias, entry) for alias, entry in load_models_file(path).models.items()}
 
 
 def draw_models(registry: dict[str, ModelSpec], rng_seed: int) -> list[ModelDraw]:
@@ -245,8 +207,3 @@ def draw_models(registry: dict[str, ModelSpec], rng_seed: int) -> list[ModelDraw
         u = random.Random(f"{rng_seed}:{alias}").random()
         draws.append(ModelDraw(alias=alias, probability=spec.probability, u=u, selected=u < spec.probability))
     return draws
-
-
-def selected_aliases(draws: list[ModelDraw]) -> list[str]:
-    """The aliases that run this cycle, in registry order."""
-    return [draw.alias for draw in draws if draw.selected]

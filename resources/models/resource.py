@@ -63,6 +63,5 @@ class LabelModel(dg.ConfigurableResource):
             else:
                 from resources.models.litellm_labeler import LiteLLMLabeler
 
-                env = {spec.api_key_env: self.api_key} if spec.api_key_env and self.api_key else {}
-                self._labeler = LiteLLMLabeler(spec, timeout_s=self.timeout_s, env=env)
+                self._labeler = LiteLLMLabeler(spec, timeout_s=self.timeout_s, api_key=self.api_key)
         return self._labeler

@@ -27,14 +27,14 @@ from typing import Any
 
 import toon_format
 
-from scout_contract.labels import LABEL_FIELDS, ProfileForLabel
+from scout_contract.labels import ProfileForLabel
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _TEXT_FIELDS = ("handle", "name", "bio")
 
 
 class ToonError(ValueError):
-    """A batch that cannot be encoded, or a TOON table that is not a profile batch."""
+    """A batch that cannot become a TOON table of one line per profile."""
 
 
 def _clean(text: str) -> str:
@@ -71,39 +71,3 @@ def encode_profiles(batch: Sequence[ProfileForLabel]) -> str:
         # Guard for the injection defence: a row spanning lines would let a bio forge rows.
         raise ToonError(f"TOON table for {len(rows)} profiles is not one line per profile")
     return text
-
-
-def _text_value(row_index: int, field: str, value: Any, *, nullable: bool = False) -> str | None:
-    if value is None and nullable:
-        return None
-    if not isinstance(value, str):
-        raise ToonError(f"TOON row {row_index}: field {field!r} must be a string, got {value!r:.60}")
-    return value
-
-
-def decode_profiles(text: str) -> list[ProfileForLabel]:
-    """Parse a table written by :func:`encode_profiles` (strict: row count and widths checked)."""
-    try:
-        rows = toon_format.decode(text)
-    except toon_format.ToonDecodeError as exc:
-        raise ToonError(f"not a valid TOON table: {exc}") from exc
-    if not isinstance(rows, list):
-        raise ToonError(f"TOON document is not a table of profiles (got {type(rows).__name__})")
-    profiles = []
-    for index, row in enumerate(rows):
-        if not isinstance(row, dict) or tuple(row) != LABEL_FIELDS:
-            keys = list(row) if isinstance(row, dict) else type(row).__name__
-            raise ToonError(f"TOON row {index}: expected fields {','.join(LABEL_FIELDS)}, got {keys}")
-        followers = row["followers"]
-        if isinstance(followers, bool) or not isinstance(followers, int):
-            raise ToonError(f"TOON row {index}: field 'followers' must be an integer, got {followers!r:.60}")
-        profiles.append(
-            ProfileForLabel(
-                handle=_text_value(index, "handle", row["handle"]),
-                name=_text_value(index, "name", row["name"]),
-                bio=_text_value(index, "bio", row["bio"]),
-                category=_text_value(index, "category", row["category"], nullable=True),
-                followers=followers,
-            )
-        )
-    return profiles

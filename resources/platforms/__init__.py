@@ -1,0 +1,1 @@
+"""Platform clients (X through RapidAPI, Bluesky) with the parsers of their wire formats."""

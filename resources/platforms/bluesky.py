@@ -53,7 +53,7 @@ class BlueskySearch(PlatformSearchResource):
             return self.base_url.rstrip("/")
         if self.use_public_appview:
             return PUBLIC_APPVIEW
-        return sandbox_base_url(self.platform)
+        return sandbox_base_url(self.platform, allowed=self.sandbox_allowed)
 
     @property
     def uses_sandbox(self) -> bool:

@@ -10,7 +10,6 @@ closes it when the process drops it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import ClassVar, Self
@@ -22,26 +21,43 @@ from resources.platforms.http_client import JsonResponse, PlatformHttpClient, Re
 from resources.platforms.rate_gate import RateGate, shared_rate_gate
 from resources.platforms.search_page import CallRecord, SearchPage, ids_hash
 
-REQUIRE_LIVE_ENV = "SCOUT_REQUIRE_LIVE_APIS"
+SandboxStarter = Callable[[], str]
+_sandbox_starter: SandboxStarter | None = None
 
 
 class SandboxNotAllowedError(RuntimeError):
     """A deployment that requires live APIs resolved a platform to the sandbox (a key is missing)."""
 
 
-def sandbox_base_url(platform: str = "a platform") -> str:
-    """The base URL of the process-wide sandbox server (started on first use).
+def provide_sandbox(starter: SandboxStarter | None) -> SandboxStarter | None:
+    """Hand over how to reach the built-in sandbox: a callable that starts it and gives its URL.
 
-    Production sets ``SCOUT_REQUIRE_LIVE_APIS=1``: a missing key or URL then fails loudly
-    instead of quietly filling the warehouse with synthetic profiles.
+    The sandbox is a separate program (``scout_sandbox``) that resources never import; the
+    resource binding provides it, so the sandbox stays another base URL, not another code path,
+    and a live deployment never starts it. ``None`` withdraws it. Returns the previous one.
     """
-    if os.environ.get(REQUIRE_LIVE_ENV, "").strip().lower() in ("1", "true", "yes"):
-        raise SandboxNotAllowedError(
-            f"{platform}: no API key or base URL is configured and {REQUIRE_LIVE_ENV} forbids the sandbox"
-        )
-    from scout_sandbox import get_sandbox  # imported late: live deployments never start it
+    global _sandbox_starter
+    previous, _sandbox_starter = _sandbox_starter, starter
+    return previous
 
-    return get_sandbox().base_url
+
+def sandbox_base_url(platform: str, *, allowed: bool) -> str:
+    """The sandbox's base URL for a platform configured with neither key nor URL.
+
+    Production binds ``sandbox_allowed=False`` (``SCOUT_REQUIRE_LIVE_APIS=1``): a missing key or
+    URL then fails loudly instead of quietly filling the warehouse with synthetic profiles.
+    """
+    if not allowed:
+        raise SandboxNotAllowedError(
+            f"{platform}: no API key or base URL is configured and this deployment forbids the sandbox"
+            " (SCOUT_REQUIRE_LIVE_APIS)"
+        )
+    if _sandbox_starter is None:
+        raise SandboxNotAllowedError(
+            f"{platform}: no API key or base URL is configured and no sandbox was provided"
+            " (resources built outside scout_assets.resources_binding must set base_url)"
+        )
+    return _sandbox_starter()
 
 
 class PlatformSearchResource(dg.ConfigurableResource):
@@ -56,6 +72,10 @@ class PlatformSearchResource(dg.ConfigurableResource):
     base_url: str | None = Field(
         default=None,
         description="Override the API base URL (e.g. a proxy or a test server). Unset: see the platform's rule.",
+    )
+    sandbox_allowed: bool = Field(
+        default=True,
+        description="Without a key or URL, use the built-in sandbox. False (production): fail instead.",
     )
     timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request timeout (connect, read, write, pool)."

@@ -45,7 +45,7 @@ class TwitterSearch(PlatformSearchResource):
             return self.base_url.rstrip("/")
         if self.api_key:
             return f"https://{self.host}"
-        return sandbox_base_url(self.platform)
+        return sandbox_base_url(self.platform, allowed=self.sandbox_allowed)
 
     @property
     def uses_sandbox(self) -> bool:

@@ -340,20 +340,3 @@ def parse_twitter_page(payload: Mapping | str | bytes, keyword: str) -> TwitterP
     raise ctx.error(
         "data", f"must be a list of users or a known GraphQL object, got an object with keys {keys}"
     )
-
-
-def parse_twitter_user_detail(payload: Mapping | str | bytes, keyword: str) -> dict | None:
-    """The single profile of a user-detail response, or ``None`` if the account does not exist.
-
-    Accepts ``{"user": {"result": User}}``, ``{"data": {"user": {"result": User}}}`` and a bare
-    User object. ``{}`` means "not found"; ``{"user": {}}`` is RapidAPI's transient overload
-    answer and raises so the caller retries instead of recording the account as gone.
-    """
-    ctx = PayloadContext(PLATFORM, keyword)
-    body = decode_json_body(payload, ctx)
-    if not body:
-        return None
-    if "rest_id" in body or "legacy" in body or "core" in body:
-        return parse_twitter_user(body, keyword, path="")
-    users = parse_twitter_page(body, keyword).users
-    return users[0] if users else None

@@ -1,12 +1,11 @@
 """Scout's warehouse: one interface over DuckDB (embedded) and PostgreSQL (production)."""
 
 from resources.warehouse.errors import WarehouseError, WarehouseLockedError, WarehouseSchemaError
-from resources.warehouse.location import WAREHOUSE_URL_ENV, WarehouseLocation, parse_warehouse_url
+from resources.warehouse.location import WarehouseLocation, parse_warehouse_url
 from resources.warehouse.resource import Warehouse
 from resources.warehouse.transaction import WarehouseTransaction
 
 __all__ = [
-    "WAREHOUSE_URL_ENV",
     "Warehouse",
     "WarehouseError",
     "WarehouseLocation",

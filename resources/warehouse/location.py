@@ -1,26 +1,20 @@
 """Where the warehouse lives, parsed from one URL, with a password-free description.
 
 ``SCOUT_WAREHOUSE_URL`` is the only switch between the embedded default (a DuckDB file
-under ``data_dir()``) and production (PostgreSQL). The raw URL may hold a password, so it is
+under the data folder) and production (PostgreSQL). The raw URL may hold a password, so it is
 kept in one field that nothing prints; everything meant for people (logs, errors, Dagster
 metadata) uses ``display``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-WAREHOUSE_URL_ENV = "SCOUT_WAREHOUSE_URL"
-DUCKDB_FILE_NAME = "scout.duckdb"
-
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
-_EXPECTED_FORMS = (
-    "expected nothing (DuckDB under data_dir()), duckdb:///abs/path.duckdb or postgresql://user@host:port/db"
-)
+_EXPECTED_FORMS = "expected duckdb:///abs/path.duckdb or postgresql://user@host:port/db"
 
 
 @dataclass(frozen=True)
@@ -50,6 +44,29 @@ class WarehouseLocation:
             text = text.replace(secret, "***")
         return text
 
+    def dbt_profile_env(self, marts_schema: str) -> dict[str, str]:
+        """The variables ``dbt_project/profiles.yml`` reads to build into ``marts_schema`` here.
+
+        A dbt profile cannot take a URL, so the parts parsed above are handed over one by one.
+        The password goes into ``DBT_ENV_SECRET_SCOUT_PG_PASSWORD``: dbt scrubs the values of
+        ``DBT_ENV_SECRET_*`` variables from its logs and artifacts. The result may hold that
+        password: give it to a dbt process's environment, never print it.
+        """
+        env = {"SCOUT_MARTS_SCHEMA": marts_schema}
+        if self.kind == "duckdb":
+            assert self.path is not None
+            # Absolute: dbt runs in the project folder, not where the URL was written.
+            return {**env, "SCOUT_DBT_TARGET": "duckdb", "SCOUT_DUCKDB_PATH": str(self.path.resolve())}
+        return {
+            **env,
+            "SCOUT_DBT_TARGET": "postgres",
+            "SCOUT_PG_HOST": self.host or "127.0.0.1",
+            "SCOUT_PG_PORT": str(self.port or 5432),
+            "SCOUT_PG_USER": self.user or "postgres",
+            "SCOUT_PG_DBNAME": self.database or "",
+            "DBT_ENV_SECRET_SCOUT_PG_PASSWORD": self.password or "",
+        }
+
 
 def mask_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` and the query dropped (it may hold one too)."""
@@ -65,15 +82,10 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def parse_warehouse_url(url: str | None, default_duckdb_path: Callable[[], Path]) -> WarehouseLocation:
-    """Parse a warehouse URL; ``None`` or blank means the DuckDB file at ``default_duckdb_path()``.
-
-    The default path is a callable so that ``SCOUT_DATA_DIR`` is read when the warehouse is
-    used, not when the resource is built (tests repoint it).
-    """
+def parse_warehouse_url(url: str) -> WarehouseLocation:
+    """Parse a warehouse URL (``duckdb:///abs/path`` or ``postgresql://...``); errors hide the password."""
     if url is None or not url.strip():
-        path = default_duckdb_path()
-        return WarehouseLocation(kind="duckdb", path=path, display=f"duckdb:{path}")
+        raise ValueError(f"warehouse url is empty; {_EXPECTED_FORMS}")
     url = url.strip()
     scheme, sep, _rest = url.partition("://")
     scheme = scheme.lower()

@@ -1,7 +1,7 @@
 """``Warehouse``: the Dagster resource every asset reads and writes tables through.
 
-One interface, two backends chosen by a URL: the embedded default is a DuckDB file at
-``data_dir()/scout.duckdb``; production sets ``SCOUT_WAREHOUSE_URL`` to a PostgreSQL URL.
+One interface, two backends chosen by a URL: the embedded default is a DuckDB file under
+the data folder; production binds a PostgreSQL URL (``scout_assets.resources_binding``).
 Assets hand over and get back polars frames shaped by ``schema.py``; this package is the
 only code that spells SQL types or dialect differences.
 
@@ -13,7 +13,6 @@ take a ``where`` mapping do this for you.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -23,20 +22,9 @@ import polars as pl
 from pydantic import Field
 
 from resources.warehouse.backend import Backend
-from resources.warehouse.location import (
-    DUCKDB_FILE_NAME,
-    WAREHOUSE_URL_ENV,
-    WarehouseLocation,
-    parse_warehouse_url,
-)
+from resources.warehouse.location import WarehouseLocation, parse_warehouse_url
 from resources.warehouse.schema_sync import sync_schema
 from resources.warehouse.transaction import WarehouseTransaction
-from scout_contract.paths import data_dir
-
-
-def default_duckdb_path():
-    """``data_dir()/scout.duckdb``, resolved on use so ``SCOUT_DATA_DIR`` can change in tests."""
-    return data_dir() / DUCKDB_FILE_NAME
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -47,12 +35,11 @@ class Warehouse(dg.ConfigurableResource):
     ``transaction()`` to write several tables atomically.
     """
 
-    url: str | None = Field(
-        default=None,
+    url: str = Field(
         repr=False,  # may carry a password
         description=(
-            "Empty: DuckDB file at data_dir()/scout.duckdb. duckdb:///abs/path.duckdb: that file. "
-            "postgresql://user[:password]@host:port/db: PostgreSQL. Bind with EnvVar('SCOUT_WAREHOUSE_URL')."
+            "duckdb:///abs/path.duckdb: that file. postgresql://user[:password]@host:port/db: PostgreSQL "
+            "(bind with EnvVar('SCOUT_WAREHOUSE_URL')). The binding chooses the embedded default."
         ),
     )
     duckdb_lock_timeout_seconds: float = Field(
@@ -60,14 +47,9 @@ class Warehouse(dg.ConfigurableResource):
         description="How long to keep retrying while another process holds the DuckDB file lock.",
     )
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Warehouse:
-        """A warehouse configured from ``SCOUT_WAREHOUSE_URL`` (unset or empty: DuckDB default)."""
-        return cls(url=os.environ.get(WAREHOUSE_URL_ENV) or None, **overrides)
-
     @property
     def location(self) -> WarehouseLocation:
-        return parse_warehouse_url(self.url, default_duckdb_path)
+        return parse_warehouse_url(self.url)
 
     @property
     def kind(self) -> Literal["duckdb", "postgres"]:

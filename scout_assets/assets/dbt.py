@@ -8,39 +8,29 @@ Two ``@dbt_assets`` split the project by how it grows (the pattern of Dagster's 
 Each dbt source names the Python asset that writes its table (``meta.dagster.asset_key`` in
 ``dbt_project/models/sources.yml``), which draws the lineage edges; dbt tests become asset
 checks. ``dbt_docs`` regenerates the docs site after a build.
+
+dbt runs against the run's ``Warehouse`` through ``ScoutDbtCli.cli_against``
+(``scout_assets/dbt_project.py``), which hands the profile its variables while the dbt process
+starts and restores this process's environment right after. Both builds take ``DbtBuildConfig``: ``full_refresh: true`` adds
+``--full-refresh``, and an incremental mart is then rebuilt over every day, not just the window.
 """
 
 import json
-import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from pydantic import Field
 
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import OWNERS
+from scout_assets.dbt_project import DBT_PROJECT, ScoutDbtCli
 from scout_assets.partitions import daily_partitions
-from scout_assets.resources_binding import DBT_PROJECT_DIR
-from scout_dashboard.targets import dbt_env
 
 ANALYTICS_GROUP = "analytics"
 INCREMENTAL = "config.materialized:incremental"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# `dagster dev` re-parses on start; elsewhere the setup script prepares the manifest
-# (`dagster-dbt project prepare-and-package`). A missing manifest is prepared here as a last
-# resort so a fresh checkout still loads, at the cost of one `dbt parse` (~5 s) on first load.
-dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    dbt_project.preparer.prepare(dbt_project)
 
 
 class ScoutDbtTranslator(DagsterDbtTranslator):
@@ -76,20 +66,34 @@ def window_vars(start: datetime, end: datetime) -> dict[str, str]:
     return {"min_date": start.date().isoformat(), "max_date": end.date().isoformat()}
 
 
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt builds."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental marts from scratch (dbt build --full-refresh): every day, "
+        "whatever the partition window; after a change to a mart's logic or columns.",
+    )
+
+
+def build_args(config: DbtBuildConfig, window: Mapping[str, str] | None = None) -> list[str]:
+    """The ``dbt build`` arguments: the partition window as vars, ``--full-refresh`` when asked."""
+    args = ["build"]
+    if window is not None:
+        args += ["--vars", json.dumps(window)]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
 # Row counts are not fetched (`.fetch_row_counts()`): that opens the warehouse through the dbt
 # adapter inside the run process, and dbt-duckdb keeps the file open, locking out every other
 # writer. dbt's own run results already carry rows affected.
 
 
-def _point_dbt_at(warehouse: Warehouse) -> None:
-    """dbt reads its connection from the environment (dbt_project/profiles.yml): point it at
-    the run's warehouse. The values may hold a password; they go to the dbt process only."""
-    os.environ.update(dbt_env(warehouse.location))
-
-
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
     select=INCREMENTAL,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -98,25 +102,27 @@ def _point_dbt_at(warehouse: Warehouse) -> None:
     retry_policy=dg.RetryPolicy(max_retries=2, delay=20),  # DuckDB: another writer may hold the file
     name="dbt_incremental_marts",
 )
-def scout_dbt_incremental(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    _point_dbt_at(warehouse)
+def scout_dbt_incremental(
+    context: dg.AssetExecutionContext, dbt: ScoutDbtCli, warehouse: Warehouse, config: DbtBuildConfig
+):
     window = context.partition_time_window
-    args = ["build", "--vars", json.dumps(window_vars(window.start, window.end))]
-    yield from dbt.cli(args, context=context).stream()
+    args = build_args(config, window_vars(window.start, window.end))
+    yield from dbt.cli_against(warehouse.location, args, context=context).stream()
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
     exclude=INCREMENTAL,
     dagster_dbt_translator=TRANSLATOR,
     pool="dbt",
     retry_policy=dg.RetryPolicy(max_retries=2, delay=20),
     name="dbt_models",
 )
-def scout_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    _point_dbt_at(warehouse)
-    yield from dbt.cli(["build"], context=context).stream()
+def scout_dbt_models(
+    context: dg.AssetExecutionContext, dbt: ScoutDbtCli, warehouse: Warehouse, config: DbtBuildConfig
+):
+    yield from dbt.cli_against(warehouse.location, build_args(config), context=context).stream()
 
 
 @dg.asset(
@@ -130,12 +136,9 @@ def scout_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     description="The dbt docs site (dbt_project/target): catalog and lineage of every model. "
     "Serve it with `bash infra/scripts/dbt_docs.sh`.",
 )
-def dbt_docs(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    _point_dbt_at(warehouse)
-    target = DBT_PROJECT_DIR / "target"
-    dbt.cli(["docs", "generate"], target_path=target).wait()
+def dbt_docs(dbt: ScoutDbtCli, warehouse: Warehouse) -> dg.MaterializeResult:
+    target = DBT_PROJECT.project_dir / "target"
+    dbt.cli_against(warehouse.location, ["docs", "generate"], target_path=target).wait()
     catalog = json.loads((target / "catalog.json").read_text())
     return dg.MaterializeResult(
         metadata={

@@ -4,8 +4,11 @@ One row is one account of one day x platform, scored under one HAS config versio
 the per-signal breakdown, the HAS type and the inputs that were missing. HAS is a pure
 function of the snapshot, the config and the end of the partition day (never the wall
 clock), so re-running or backfilling a partition reproduces exactly the original scores.
-The asset's code version is the config's hash: after a config edit the UI marks every
-partition scored under the old version as changed, ready to backfill.
+Each row also says whether the account joins the labeling queue (``is_queued``, HAS strictly
+above has.yaml's ``queue_threshold``): the rule is applied here once, and the queue, the keyword
+statistics and the dbt marts read the column. The asset's code version is the config's hash:
+after a config edit the UI marks every partition scored under the old version as changed, ready
+to backfill.
 """
 
 from datetime import date
@@ -24,12 +27,11 @@ from scout_assets.assets.common import (
     distribution_metadata,
     partitions_of,
 )
-from scout_assets.domain.has import LIKELY_IS, load_has_config, score_profiles
+from scout_assets.domain.has import LIKELY_IS, HasConfig, has_config, queued, score_profiles
 from scout_assets.partitions import daily_platform_partitions, day_end
 from scout_contract.tables import HAS_SCORES, polars_schema
 
 RANGE_CHECK = "has_in_unit_interval"
-HAS_CONFIG = load_has_config()
 
 
 @dg.asset(
@@ -41,7 +43,7 @@ HAS_CONFIG = load_has_config()
     freshness_policy=INGEST_FRESHNESS,
     automation_condition=FOLLOW_UPSTREAM,
     kinds={"python", "polars"},
-    code_version=HAS_CONFIG.version,
+    code_version=has_config().version,
     backfill_policy=DERIVED_BACKFILL_POLICY,
     check_specs=[
         dg.AssetCheckSpec(
@@ -55,17 +57,18 @@ HAS_CONFIG = load_has_config()
 )
 def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     warehouse.ensure_schema()
+    config = has_config()
     partitions = partitions_of(context)
-    frames = [_score_partition(warehouse, day, platform) for day, platform in partitions]
+    frames = [_score_partition(warehouse, config, day, platform) for day, platform in partitions]
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(HAS_SCORES.columns))
     in_range = bool(frame["has"].is_between(0, 1).all()) if frame.height else True
     known_types = bool(frame["likely_is"].is_in(list(LIKELY_IS)).all()) if frame.height else True
-    above = int((frame["has"] > HAS_CONFIG.queue_threshold).sum())
+    above = int(frame["is_queued"].sum())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
             "partitions": len(partitions),
-            "has_version": HAS_CONFIG.version,
+            "has_version": config.version,
             "as_of": ", ".join(sorted({day_end(day).isoformat() for day, _ in partitions})),
             "above_queue_threshold": above,
             "share_above_threshold": round(above / frame.height, 4) if frame.height else 0.0,
@@ -77,12 +80,13 @@ def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     )
 
 
-def _score_partition(warehouse: Warehouse, day: date, platform: str) -> pl.DataFrame:
-    """Score one day x platform as of the end of that day and replace its rows."""
+def _score_partition(warehouse: Warehouse, config: HasConfig, day: date, platform: str) -> pl.DataFrame:
+    """Score one day x platform as of the end of that day, decide its queue, and replace its rows."""
     where = {"partition_date": day, "platform": platform}
     snapshots = warehouse.read_table("profile_snapshots", where)
-    scored = score_profiles(snapshots, HAS_CONFIG, as_of=day_end(day))
-    frame = scored.with_columns(pl.lit(day).alias("partition_date")).select(HAS_SCORES.column_names)
+    scored = score_profiles(snapshots, config, as_of=day_end(day))
+    frame = scored.with_columns(queued(config), pl.lit(day).alias("partition_date"))
+    frame = frame.select(HAS_SCORES.column_names)
     frame = frame.cast(polars_schema(HAS_SCORES.columns))
     warehouse.replace_partition("has_scores", frame, where)
     return frame

@@ -16,7 +16,6 @@ import polars as pl
 from resources.warehouse import Warehouse
 from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import DAILY_FRESHNESS, LABELING_GROUP, OWNERS, distribution_metadata
-from scout_assets.assets.has_scores import HAS_CONFIG
 from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_stats import daily_stats, feedback
 from scout_assets.labeling.settings import load_labeling_settings
@@ -64,12 +63,11 @@ def keyword_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             [day],
         ),
         scores=warehouse.read(
-            "select platform, platform_id, has from has_scores where partition_date = $1", [day]
+            "select platform, platform_id, has, is_queued from has_scores where partition_date = $1", [day]
         ),
         labels=warehouse.read(_labels_sql(audiences), [day, *audiences]),
         day=day,
         rules=rules,
-        has_threshold=HAS_CONFIG.queue_threshold,
     )
     earlier = warehouse.read(
         "select * from keyword_stats where day >= $1 and day < $2",

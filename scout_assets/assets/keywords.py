@@ -7,30 +7,19 @@ ledger up to the end of the day, so any past day's state can be rebuilt and a re
 replaces exactly its partition with the same rows.
 """
 
-import os
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
-from scout_assets.domain.keyword_file import DEFAULT_KEYWORD_FILE, KeywordEntry, load_keyword_file
+from scout_assets.config_files import ConfigFiles
 from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_state import LEDGER_COLUMNS, keyword_states
 from scout_assets.domain.keyword_stats import feedback
 from scout_assets.partitions import daily_platform_partitions, day_end
 from scout_contract.tables import KEYWORDS, polars_schema
-
-
-def keyword_file_path() -> Path:
-    """The keyword file in use: ``SCOUT_KEYWORD_FILE`` if set, else the checked-in one."""
-    return Path(os.environ.get("SCOUT_KEYWORD_FILE", DEFAULT_KEYWORD_FILE))
-
-
-def load_keyword_entries() -> list[KeywordEntry]:
-    return load_keyword_file(keyword_file_path())
 
 
 def stored_feedback(warehouse: Warehouse, platform: str, until: date) -> pl.DataFrame:
@@ -62,10 +51,12 @@ def stored_pages(warehouse: Warehouse, platform: str, until: datetime | None) ->
     kinds={"python", "csv"},
     description=__doc__,
 )
-def keywords(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def keywords(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, config_files: ConfigFiles
+) -> dg.MaterializeResult:
     day, platform = partition_of(context)
     warehouse.ensure_schema()
-    entries = load_keyword_entries()  # a broken file fails here, naming the file and line
+    entries = config_files.keyword_entries()  # a broken file fails here, naming the file and line
     states = keyword_states(
         entries,
         platform,
@@ -78,7 +69,7 @@ def keywords(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
-            "keyword_file": str(keyword_file_path()),
+            "keyword_file": config_files.keyword_file,
             "still_valid": int(frame["still_valid"].sum()),
             "exhausted": int(frame["exhausted"].sum()),
             "never_searched": int((frame["pages_searched"] == 0).sum()),

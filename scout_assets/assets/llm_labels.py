@@ -79,7 +79,7 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
     totals = _Totals()
     for audience_key in settings.audiences:
         audience = audiences[audience_key]
-        pending = pending_units(warehouse, day, alias, audience_key, settings.min_has, relabel=config.relabel)
+        pending = pending_units(warehouse, day, alias, audience_key, relabel=config.relabel)
         batches = _batches(pending, spec.batch_size)[: max(0, max_batches - totals.batches)]
         for batch in batches:
             try:

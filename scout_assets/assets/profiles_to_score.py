@@ -1,9 +1,10 @@
 """``profiles_to_score``: the labeling queue of one partition.
 
-One row is an account seen that day whose HAS is above the queue threshold (0.65 by
-default, strict as in the predecessor) that some registered model has not labeled yet for an
-active audience (each model's own pending set is decided by ``llm_labels``). The same account
-seen on several days sits in each day's partition; consumers take distinct accounts.
+One row is an account seen that day that ``has_scores`` marked ``is_queued`` (HAS strictly
+above has.yaml's ``queue_threshold``, decided there once) and that some registered model has
+not labeled yet for an active audience (each model's own pending set is decided by
+``llm_labels``). The same account seen on several days sits in each day's partition; consumers
+take distinct accounts.
 Recomputed wholly from ``has_scores`` and the labels, so a re-run gives the same rows.
 """
 
@@ -24,7 +25,6 @@ from scout_assets.assets.common import (
     partitions_of,
     summed,
 )
-from scout_assets.assets.has_scores import HAS_CONFIG
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import daily_platform_partitions
 from scout_contract.tables import PROFILES_TO_SCORE, polars_schema
@@ -50,7 +50,6 @@ def profiles_to_score(context: dg.AssetExecutionContext, warehouse: Warehouse) -
         metadata={
             "dagster/row_count": counts["queued"],
             "partitions": len(partitions),
-            "queue_threshold": HAS_CONFIG.queue_threshold,
             **counts,
         }
     )
@@ -60,12 +59,13 @@ def _queue_partition(warehouse: Warehouse, day: date, platform: str) -> dict[str
     """Rebuild one day x platform of the queue; return its counters."""
     scores = warehouse.read(
         "select s.platform, s.platform_id, s.partition_date, s.handle, s.has, s.likely_is, s.has_version, "
-        "p.first_seen_at as queued_at "
+        "s.is_queued, p.first_seen_at as queued_at "
         "from has_scores s join profile_snapshots p "
         "on p.platform = s.platform and p.platform_id = s.platform_id and p.partition_date = s.partition_date "
-        "where s.partition_date = $1 and s.platform = $2 and s.has > $3",
-        [day, platform, HAS_CONFIG.queue_threshold],
+        "where s.partition_date = $1 and s.platform = $2 and (s.is_queued or s.is_queued is null)",
+        [day, platform],
     )
+    _require_queue_decided(scores, day, platform)
     labeled = _labeled_ids(warehouse, platform)
     queue = scores.filter(~pl.col("platform_id").is_in(labeled.implode()))
     frame = queue.select(PROFILES_TO_SCORE.column_names).cast(polars_schema(PROFILES_TO_SCORE.columns))
@@ -77,6 +77,21 @@ def _queue_partition(warehouse: Warehouse, day: date, platform: str) -> dict[str
         "above_threshold": scores.height,
         "already_labeled": scores.height - queue.height,
     }
+
+
+def _require_queue_decided(scores: pl.DataFrame, day: date, platform: str) -> None:
+    """Refuse to rebuild a queue from rows scored before has_scores wrote ``is_queued``.
+
+    A warehouse created before the column existed has it null in older rows (schema sync adds
+    columns, it never converts data). Read as "not queued", they would silently empty that day's
+    queue; re-materializing has_scores for the day fills the column from the same scores.
+    """
+    undecided = scores["is_queued"].null_count()
+    if undecided:
+        raise dg.Failure(
+            f"has_scores of {day} {platform} has {undecided} row(s) scored before is_queued existed; "
+            f"materialize has_scores for partition {day.isoformat()}|{platform} first, then this queue"
+        )
 
 
 def _labeled_ids(warehouse: Warehouse, platform: str) -> pl.Series:

@@ -21,7 +21,8 @@ from resources.platforms.search_page import CallRecord, PlatformError, SearchPag
 from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
-from scout_assets.assets.keywords import load_keyword_entries, stored_feedback, stored_pages
+from scout_assets.assets.keywords import stored_feedback, stored_pages
+from scout_assets.config_files import ConfigFiles
 from scout_assets.domain.keyword_state import SearchTarget, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
 from scout_contract.errors import PayloadError
@@ -57,6 +58,7 @@ def raw_searches(
     twitter: TwitterSearch,
     bluesky: BlueskySearch,
     archive: RawArchive,
+    config_files: ConfigFiles,
 ) -> dg.MaterializeResult:
     day, platform = partition_of(context)
     warehouse.ensure_schema()
@@ -74,7 +76,7 @@ def raw_searches(
 
     client = twitter if platform == "twitter" else bluesky
     states = keyword_states(
-        load_keyword_entries(),
+        config_files.keyword_entries(),
         platform,
         stored_pages(warehouse, platform, until=None),
         stored_feedback(warehouse, platform, until=day + timedelta(days=1)),

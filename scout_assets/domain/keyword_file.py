@@ -10,10 +10,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from scout_assets.partitions import PLATFORMS
-from scout_contract.paths import CONFIG_DIR
+from scout_contract.paths import KEYWORD_FILE
+from scout_contract.platforms import PLATFORMS
 
-DEFAULT_KEYWORD_FILE = CONFIG_DIR / "keywords.csv"
 HEADER = ("keyword", "platforms", "tags", "enabled")
 MAX_KEYWORD_LENGTH = 255  # the predecessor's varchar(255); longer strings are almost surely a paste error
 
@@ -38,7 +37,7 @@ class KeywordEntry:
     line: int
 
 
-def load_keyword_file(path: Path = DEFAULT_KEYWORD_FILE) -> list[KeywordEntry]:
+def load_keyword_file(path: Path = KEYWORD_FILE) -> list[KeywordEntry]:
     """Read and validate the keyword file; raise KeywordFileError naming the line on any problem."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -64,11 +63,6 @@ def load_keyword_file(path: Path = DEFAULT_KEYWORD_FILE) -> list[KeywordEntry]:
     if not header_seen:
         raise KeywordFileError(path, None, f"has no header line {','.join(HEADER)!r}")
     return entries
-
-
-def keywords_for(entries: list[KeywordEntry], platform: str) -> list[KeywordEntry]:
-    """The entries that apply to one platform, in file order."""
-    return [entry for entry in entries if platform in entry.platforms]
 
 
 def _rows(text: str):

@@ -29,11 +29,10 @@ def daily_stats(
     calls: pl.DataFrame,  # platform, keyword, error          (api_calls of the day)
     sightings: pl.DataFrame,  # platform, platform_id, keyword (profile_sightings of the day)
     first_seen: pl.DataFrame,  # platform, platform_id, first_day (earliest snapshot day)
-    scores: pl.DataFrame,  # platform, platform_id, has       (has_scores of the day)
+    scores: pl.DataFrame,  # platform, platform_id, has, is_queued (has_scores of the day)
     labels: pl.DataFrame,  # platform, platform_id, label, cost_usd
     day,
     rules: KeywordRules,
-    has_threshold: float,
 ) -> pl.DataFrame:
     page_stats = pages.group_by(KEY).agg(
         pl.len().cast(pl.Int64).alias("searches"),
@@ -60,7 +59,8 @@ def daily_stats(
             pl.len().cast(pl.Int64).alias("unique_profiles"),
             (pl.col("first_day") >= day).sum().cast(pl.Int64).alias("new_profiles"),
             pl.col("has").mean().alias("mean_has"),
-            (pl.col("has") > has_threshold).mean().alias("share_above_threshold"),
+            # The queue decision has_scores stored (HAS above has.yaml's queue_threshold).
+            pl.col("is_queued").cast(pl.Float64).mean().alias("share_above_threshold"),
             *[
                 pl.col(c).fill_null(0).sum().cast(pl.Int64).alias(c)
                 for c in ("labels_true", "labels_false", "labels_null")

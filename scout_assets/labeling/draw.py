@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from resources.models.registry import ModelDraw, draw_models, load_model_registry
-from resources.models.resource import LabelModel
+from resources.models.registry import ModelDraw, draw_models
+from resources.models.roster import ModelRoster
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class CycleDraw:
     seed: int
     draws: tuple[ModelDraw, ...]
     available: frozenset[str]
+    batch_sizes: dict[str, int]
+
+    def batch_size(self, alias: str) -> int:
+        """How many units one call of ``alias`` labels: a full batch is what makes a run worth it."""
+        return self.batch_sizes[alias]
 
     @property
     def selected(self) -> list[str]:
@@ -44,14 +49,13 @@ class CycleDraw:
         return ", ".join(f"{d.alias} u={d.u:.3f}<p={d.probability}:{state(d)}" for d in self.draws)
 
 
-def draw_labeling_models(
-    seed: int | None = None, resources: dict[str, LabelModel] | None = None
-) -> CycleDraw:
-    """Draw this cycle's models; ``resources`` (default: the bound ones) decide which can run."""
-    from scout_assets.resources_binding import model_resources
-
+def draw_labeling_models(roster: ModelRoster, seed: int | None = None) -> CycleDraw:
+    """Draw this cycle's models over the whole registry; ``roster`` says which can run here."""
     seed = int(time.time()) if seed is None else seed
-    resources = resources if resources is not None else model_resources()
-    registry = load_model_registry()
-    available = frozenset(r.alias for r in resources.values() if r.available)
-    return CycleDraw(seed=seed, draws=tuple(draw_models(registry, seed)), available=available)
+    specs = roster.specs
+    return CycleDraw(
+        seed=seed,
+        draws=tuple(draw_models(specs, seed)),
+        available=frozenset(roster.available),
+        batch_sizes={alias: spec.batch_size for alias, spec in specs.items()},
+    )

@@ -1,9 +1,10 @@
 """The labeling queue as SQL: which (profile, model, audience) units are still to do.
 
-A unit is pending when its profile is in ``profiles_to_score`` for the day, has a name and
-a bio (the predecessor never sent empty profiles), has no label from that model for that
-audience, and is not in the dead-letter table (unless a person re-queued it). Nothing else
-marks progress, so a crash between calls loses nothing and labels nothing twice.
+A unit is pending when its profile is in ``profiles_to_score`` for the day (so ``has_scores``
+marked it ``is_queued``: no HAS test is repeated here), has a name and a bio (the predecessor
+never sent empty profiles), has no label from that model for that audience, and is not in the
+dead-letter table (unless a person re-queued it). Nothing else marks progress, so a crash
+between calls loses nothing and labels nothing twice.
 
 That condition is written once, in ``PENDING_FROM``/``NOT_LABELED``: the asset reads its rows
 here, and the label sensor (``sensors/queue_state.py``) counts the same units per day, so the
@@ -21,30 +22,29 @@ if TYPE_CHECKING:
     from resources.warehouse import Warehouse, WarehouseTransaction
 
 # Queue rows of one model and audience version that are worth sending and not dead-lettered.
-# Every query built on it binds $1: min HAS (exclusive), $2: model alias, $3: audience key.
+# Every query built on it binds $1: model alias, $2: audience key.
 PENDING_FROM = """
 from profiles_to_score q
 join profiles p on p.platform = q.platform and p.platform_id = q.platform_id
-where q.has > $1
-  and p.bio is not null and p.bio <> '' and p.name is not null and p.name <> ''
+where p.bio is not null and p.bio <> '' and p.name is not null and p.name <> ''
   and not exists (
     select 1 from dead_letters d
     where d.platform = q.platform and d.platform_id = q.platform_id
-      and d.model = $2 and d.audience = $3 and d.requeued_at is null)
+      and d.model = $1 and d.audience = $2 and d.requeued_at is null)
 """
 
 # ... and not labeled yet by that model for that audience (left out when relabeling).
 NOT_LABELED = """
   and not exists (
     select 1 from llm_labels l
-    where l.platform = q.platform and l.platform_id = q.platform_id and l.model = $2 and l.audience = $3)
+    where l.platform = q.platform and l.platform_id = q.platform_id and l.model = $1 and l.audience = $2)
 """
 
-# $4: the partition day.
+# $3: the partition day.
 PENDING_SQL = """
 select q.platform, q.platform_id, q.has, p.handle, p.name, p.bio, p.category, p.followers
 {pending}
-  and q.partition_date = $4
+  and q.partition_date = $3
 order by q.has desc, q.platform, q.platform_id
 """
 
@@ -68,13 +68,12 @@ def pending_units(
     day: date,
     model: str,
     audience: str,
-    min_has: float,
     *,
     relabel: bool,
 ) -> pl.DataFrame:
     """Queue rows of ``day`` still to label by ``model`` for ``audience`` (all of them when relabeling)."""
     sql = PENDING_SQL.format(pending=pending_condition(relabel=relabel))
-    return warehouse.read(sql, [min_has, model, audience, day])
+    return warehouse.read(sql, [model, audience, day])
 
 
 def dead_letters_due(

@@ -74,7 +74,7 @@ cohort_members as (
     select
         new_accounts.day,
         new_accounts.platform,
-        coalesce(scores.is_above_threshold, false) as is_above_threshold,
+        coalesce(scores.is_queued, false) as is_queued,
         label_outcomes.platform_id is not null as is_labeled,
         coalesce(label_outcomes.has_match, 0) = 1 as is_match
     from new_accounts
@@ -93,9 +93,9 @@ cohort as (
         day,
         platform,
         count(*) as new_profiles,
-        {{ count_where('is_above_threshold') }} as new_above_threshold,
-        {{ count_where('is_above_threshold and is_labeled') }} as new_labeled,
-        {{ count_where('is_above_threshold and is_match') }} as new_true
+        {{ count_where('is_queued') }} as new_above_threshold,
+        {{ count_where('is_queued and is_labeled') }} as new_labeled,
+        {{ count_where('is_queued and is_match') }} as new_true
     from cohort_members
     group by day, platform
 ),

@@ -19,7 +19,8 @@ renamed as (
         missing_inputs,
         has_version,
         as_of,
-        has > {{ var('has_queue_threshold') }} as is_above_threshold
+        -- Decided once by the has_scores asset (HAS strictly above has.yaml's queue_threshold).
+        is_queued
     from source
 )
 

@@ -61,8 +61,13 @@ def score_profiles(profiles: pl.DataFrame, config: HasConfig, as_of: datetime) -
 
 
 def queued(config: HasConfig) -> pl.Expr:
-    """Filter for scored rows that enter the LLM queue: HAS strictly above queue_threshold."""
-    return pl.col("has") > config.queue_threshold
+    """The rule of the LLM queue, over scored rows: HAS strictly above queue_threshold.
+
+    The only place the rule is written: ``has_scores`` stores it as the ``is_queued`` column
+    (the expression's name), and everything downstream (the queue, keyword statistics, the dbt
+    marts) reads that column. Use it as a column or as a filter.
+    """
+    return (pl.col("has") > config.queue_threshold).alias("is_queued")
 
 
 # --- formula helpers ------------------------------------------------------------------------

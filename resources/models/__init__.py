@@ -1,0 +1,1 @@
+"""Model clients: one resource per labeling model, the registry of models.yaml, and how each model is spoken to."""
