@@ -44,8 +44,9 @@ def run_main(args: argparse.Namespace) -> int:
     from scout_assets.partitions import PLATFORMS, model_partition_key, partition_key, today_utc
     from scout_assets.resources_binding import build_model_roster
     from scout_cli.summary import print_summary
-    from scout_location.definitions import defs
+    from scout_location.definitions import build_definitions
 
+    defs = build_definitions()  # bound to the environment as it is now, not when a module was imported
     day = today_utc()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # step logs are for the UI
     search = {

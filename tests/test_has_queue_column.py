@@ -14,29 +14,19 @@ from scout_assets.assets.has_scores import _score_partition
 from scout_assets.assets.profiles_to_score import _queue_partition
 from scout_assets.domain.has import has_config
 from scout_contract.tables import HAS_COLUMNS, HAS_SCORES, Table, polars_schema, table
+from tests.has_fixtures import profile
 
 DAY = date(2026, 3, 1)
 
 
 def _snapshot(platform_id: str, followers: int) -> dict:
-    """A labelable, fully described account seen on DAY (scores well above the queue threshold)."""
+    """A labelable, fully described account seen on DAY: worked example A as a snapshot row."""
     row = {name: None for name in table("profile_snapshots").column_names}
+    described = profile(platform_id=platform_id, handle=f"user{platform_id}", followers=followers)
+    row.update({name: value for name, value in described.items() if name in row})
     row.update(
-        platform="twitter",
-        platform_id=platform_id,
-        handle=f"user{platform_id}",
         partition_date=DAY,
         created_at=datetime(2018, 1, 1),
-        followers=followers,
-        following=600,
-        statuses=3000,
-        favorites=6000,
-        listed=25,
-        media=150,
-        blue_verified=False,
-        default_profile=False,
-        default_profile_image=False,
-        possibly_sensitive=False,
         first_seen_at=datetime(2026, 3, 1, 9),
         last_seen_at=datetime(2026, 3, 1, 9),
     )

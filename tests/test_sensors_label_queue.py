@@ -17,6 +17,7 @@ from resources.warehouse import Warehouse
 from scout_assets.labeling.draw import draw_labeling_models
 from scout_assets.labeling.queue import pending_units
 from scout_assets.labeling.settings import load_labeling_settings
+from scout_assets.resources_binding import build_model_roster
 from sensors.label_queue import label_queue_sensor, label_queue_tick
 from sensors.queue_state import queue_states
 from sensors.settings import LABEL_LOOKBACK_ENV, LABEL_MAX_WAIT_ENV
@@ -183,7 +184,10 @@ def test_the_registered_sensor_runs_at_the_current_time(duckdb_warehouse, instan
             monkeypatch.delenv(spec.api_key_env, raising=False)
     now = datetime.now(UTC)
     seed_queue(duckdb_warehouse, now.date(), ids(BATCH), queued_at=now.replace(tzinfo=None))
-    context = dg.build_sensor_context(instance=instance, resources={"warehouse": duckdb_warehouse})
+    roster = build_model_roster()  # as the code location binds it, with no provider key set
+    context = dg.build_sensor_context(
+        instance=instance, resources={"warehouse": duckdb_warehouse, "model_roster": roster}
+    )
     result = label_queue_sensor(context)
     assert [r.partition_key for r in result.run_requests] == [f"{now.date()}|{MODEL}"]
     seed = int(result.run_requests[0].tags["scout/draw_seed"])
