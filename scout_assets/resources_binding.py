@@ -8,6 +8,8 @@ arguments, so a test or an embedding application binds them explicitly.
 
 - ``SCOUT_WAREHOUSE_URL`` unset → DuckDB file under ``SCOUT_DATA_DIR``; set → that PostgreSQL URL.
 - ``TWITTERX_APIKEY`` unset → the built-in sandbox; set → the real RapidAPI host.
+- ``SCOUT_TWITTER_URL`` set → that base URL for X (a proxy, a mirror, a test server), key or not:
+  an explicit URL wins over the key-decides-the-host rule (the key is still sent if set).
 - ``SCOUT_BLUESKY_URL`` unset → the sandbox; set (e.g. https://public.api.bsky.app) → that AppView.
 - ``SCOUT_REQUIRE_LIVE_APIS=1`` → a platform without a key or URL fails instead of using the sandbox.
 - ``SCOUT_ARCHIVE_BUCKET`` unset → raw pages archived under ``SCOUT_DATA_DIR``; set → that S3 bucket.
@@ -69,6 +71,7 @@ def build_resources(settings: ScoutSettings | None = None) -> dict[str, dg.Confi
         "warehouse": build_warehouse(settings),
         "twitter": TwitterSearch(
             api_key=_env(ScoutSettings.ENV_NAMES["twitter_api_key"]),
+            base_url=settings.twitter_url,
             sandbox_allowed=not settings.require_live_apis,
         ),
         "bluesky": BlueskySearch(

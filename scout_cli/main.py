@@ -12,10 +12,12 @@ import argparse
 import os
 import shutil
 import sys
+import uuid
 import warnings
 from pathlib import Path
 
 from scout_cli.label import add_label_parser
+from scout_cli.stopping import SIGNALS, stoppable
 from scout_contract.paths import PROJECT_ROOT
 from scout_contract.settings import OFFLINE_SWITCHES
 
@@ -43,8 +45,10 @@ def run_main(args: argparse.Namespace) -> int:
     from scout_assets.labeling.draw import draw_labeling_models
     from scout_assets.partitions import PLATFORMS, model_partition_key, partition_key, today_utc
     from scout_assets.resources_binding import build_model_roster
+    from scout_cli.failures import record_failed_run
     from scout_cli.summary import print_summary
     from scout_location.definitions import build_definitions
+    from sensors.failure_kinds import FailureKind, classify_run
 
     defs = build_definitions()  # bound to the environment as it is now, not when a module was imported
     day = today_utc()
@@ -55,19 +59,37 @@ def run_main(args: argparse.Namespace) -> int:
         }
     }
     failed: list[str] = []
+    # An infrastructure failure (warehouse unreachable or locked, interruption) would fail every
+    # later job the same way, and they depend on what the failed one should have written: stop.
+    halted: list[str] = []
     with dg.DagsterInstance.get() as instance:
 
         def launch(job_name: str, key, run_config: dict | None = None, tags: dict | None = None) -> None:
+            if halted:
+                print(
+                    f"not materializing {job_name} for partition {key}: stopped after {halted[0]}", flush=True
+                )
+                failed.append(f"{job_name} {key} (not run)")
+                return
             print(f"materializing {job_name} for partition {key} ...", flush=True)
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance,
-                partition_key=key,
-                run_config={**quiet, **(run_config or {})},
-                tags=tags,
-                raise_on_error=False,
-            )
+            run_id = str(uuid.uuid4())  # known before the run starts, so a SIGTERM can stop it
+            with SIGNALS.watching(instance, run_id):
+                result = defs.resolve_job_def(job_name).execute_in_process(
+                    instance=instance,
+                    partition_key=key,
+                    run_config={**quiet, **(run_config or {})},
+                    tags=tags,
+                    raise_on_error=False,
+                    run_id=run_id,
+                )
             if not result.success:
+                with SIGNALS.deferred():  # every failure leaves a row; a stop ends the command after it
+                    record_failed_run(instance, run_id, stopped_by=SIGNALS.signal_name)
                 failed.append(f"{job_name} {key}")
+                why = classify_run(instance, result.run_id)
+                if why.kind is FailureKind.TRANSIENT:
+                    halted.append(f"{job_name} {key} failed on infrastructure")
+                    print(f"{halted[0]}: {why.message}", file=sys.stderr, flush=True)
 
         for platform in args.platforms or PLATFORMS:
             launch("scout_main", partition_key(day, platform), search)
@@ -79,7 +101,8 @@ def run_main(args: argparse.Namespace) -> int:
         launch("scout_dbt_models", None)
         launch("scout_dbt_marts", day.isoformat())
         launch("scout_dbt_docs", None)
-    print_summary(day)
+    if not halted:  # after an infrastructure failure the summary's queries would fail the same way
+        print_summary(day)
     if failed:
         print(f"FAILED: {'; '.join(failed)} (see the run logs in the Dagster UI)", file=sys.stderr)
         return 1
@@ -96,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keywords", type=int, default=10, help="keywords searched per platform (default 10)")
     run.add_argument("--pages", type=int, default=1, help="pages fetched per keyword (default 1)")
     run.add_argument("--seed", type=int, help="seed of the model draw (default: the current time; printed)")
-    run.set_defaults(handler=run_main)
+    run.set_defaults(handler=stoppable(run_main))  # SIGTERM/SIGINT end it within seconds
     add_label_parser(sub)
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -9,7 +9,16 @@ Messages never carry request headers or keys: the parsers only ever see response
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# A message may quote hostile text (a key of the body, a wrong value); it goes to the api_calls
+# ledger and run_failures, whose text columns refuse lone surrogates and NUL.
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def _storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 class PayloadError(ValueError):
@@ -17,14 +26,19 @@ class PayloadError(ValueError):
 
     ``field`` is a path into the response such as ``data[3].rest_id`` (``<body>`` when the
     body itself is not JSON). ``detail`` completes the sentence "field X ...", e.g.
-    ``is missing`` or ``must be an integer, got str 'abc'``.
+    ``is missing`` or ``must be an integer, got str 'abc'``. Both are made storable (a lone
+    surrogate or NUL becomes U+FFFD), so recording the error can never fail on its text.
+
+    Inside a page, the parsers raise it for one row and quarantine that row
+    (``resources/platforms/quarantine.py``); it reaches a caller only for a page whose
+    envelope cannot be read, or, from a platform client, a page with no readable row.
     """
 
     def __init__(self, platform: str, keyword: str, field: str, detail: str) -> None:
         self.platform = platform
         self.keyword = keyword
-        self.field = field
-        self.detail = detail
+        self.field = _storable(field)
+        self.detail = _storable(detail)
         super().__init__(f"{platform} payload for keyword {keyword!r}: field {field!r} {detail}")
 
     def __reduce__(self):

@@ -43,6 +43,7 @@ class ScoutSettings(BaseModel):
         "marts_schema": "SCOUT_MARTS_SCHEMA",
         "keyword_file": "SCOUT_KEYWORD_FILE",
         "twitter_api_key": "TWITTERX_APIKEY",
+        "twitter_url": "SCOUT_TWITTER_URL",
         "bluesky_url": "SCOUT_BLUESKY_URL",
         "require_live_apis": "SCOUT_REQUIRE_LIVE_APIS",
         "archive_bucket": "SCOUT_ARCHIVE_BUCKET",
@@ -70,6 +71,11 @@ class ScoutSettings(BaseModel):
     keyword_file: Path = Field(default=KEYWORD_FILE, description="The keyword list.")
     # platforms
     twitter_api_key: SecretStr | None = Field(default=None, description="RapidAPI key; unset: sandbox.")
+    twitter_url: str | None = Field(
+        default=None,
+        description="Base URL of the X people-search API (a proxy, a mirror, a test server); wins over "
+        "the key's rule. Unset: the RapidAPI host with a key, else the sandbox.",
+    )
     bluesky_url: str | None = Field(default=None, description="Bluesky AppView URL; unset: sandbox.")
     require_live_apis: bool = Field(default=False, description="Forbid the sandbox (production).")
     # raw archive
@@ -102,6 +108,16 @@ class ScoutSettings(BaseModel):
                 "is not a cron string: expected 5 fields (minute hour day-of-month month day-of-week)"
             )
         return value
+
+    @field_validator("twitter_url", "bluesky_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest.split("/", 1)[0]:
+            raise ValueError("is not an http(s) URL: expected e.g. https://host[:port][/path]")
+        return value.rstrip("/")
 
     @field_validator("require_live_apis", mode="before")
     @classmethod

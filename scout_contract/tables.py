@@ -112,6 +112,9 @@ RAW_SEARCHES = Table(
         ("result_count", "int"),
         ("ids_hash", "text"),
         ("fetched_at", "timestamp"),
+        # Set when Scout stopped the keyword at this page although the platform sent a cursor
+        # (e.g. "repeating cursor: ..."); the keyword is then stopped, not exhausted.
+        ("stop_reason", "text"),
     ),
     key=("request_id",),
     indexes=(("platform", "keyword", "page"), ("partition_date", "platform")),
@@ -134,6 +137,8 @@ API_CALLS = Table(
         ("error", "text"),
         ("called_at", "timestamp"),
         ("partition_date", "date"),
+        # rate_limited | transient | permanent | invalid_payload (ErrorKind); null on success.
+        ("error_kind", "text"),
     ),
     key=("call_id",),
     indexes=(("partition_date", "platform"),),
@@ -209,6 +214,32 @@ PROFILES = Table(
         ("previous_handles", "text"),
     ),
     key=("platform", "platform_id"),
+)
+
+QUARANTINED_ROWS = Table(
+    name="quarantined_rows",
+    description=(
+        "One row of a stored page the parsers could not read (severity 'row'), one value they nulled "
+        "or cleaned in a kept row (severity 'field'), or a stored page that is not a page at all "
+        "('page'), with the reason and the raw row. Written by profiles with its partition."
+    ),
+    # row_index: the row's position in the page (-1 for an entry about the whole page or a
+    # getProfiles body); field: the path into the response, e.g. data[3].legacy.followers_count,
+    # unique within a row. raw_row: the row as ASCII JSON text, cut at 4,000 characters.
+    columns=(
+        ("partition_date", "date"),
+        ("platform", "text"),
+        ("keyword", "text"),
+        ("request_id", "text"),
+        ("page", "int"),
+        ("row_index", "int"),
+        ("field", "text"),
+        ("severity", "text"),
+        ("reason", "text"),
+        ("raw_row", "text"),
+    ),
+    key=("partition_date", "platform", "request_id", "row_index", "field"),
+    partition_columns=("partition_date", "platform"),
 )
 
 HAS_SCORES = Table(
@@ -345,8 +376,9 @@ KEYWORD_STATS = Table(
 RUN_FAILURES = Table(
     name="run_failures",
     description=(
-        "One failed run of a Scout job: how it was classified (transient or poison), the error it "
-        "rests on, and what automation does next (retry_scheduled, gave_up, recorded, dead_lettered). Append-only."
+        "One failed run of a Scout job, under the daemon or in process (scout run): how it was classified "
+        "(transient, unavailable, poison; stopped for a run ended by SIGTERM/SIGINT), the error it rests on, "
+        "and what happens next (retry_scheduled, gave_up, recorded, dead_lettered, run_again, stopped). Append-only."
     ),
     columns=(
         ("run_id", "text"),
@@ -377,6 +409,7 @@ TABLES: dict[str, Table] = {
         PROFILE_SNAPSHOTS,
         PROFILE_SIGHTINGS,
         PROFILES,
+        QUARANTINED_ROWS,
         HAS_SCORES,
         PROFILES_TO_SCORE,
         LLM_LABELS,
@@ -416,3 +449,58 @@ def polars_schema(columns: tuple[tuple[str, str], ...]):  # -> pl.Schema
         return getattr(pl, _POLARS_TYPES[logical])()
 
     return pl.Schema({name: dtype(logical) for name, logical in columns})
+
+
+# --- circuit breakers (scout_assets/breakers.py) ----------------------------------------------
+
+CIRCUIT_BREAKERS = Table(
+    name="circuit_breakers",
+    description=(
+        "The state of one circuit breaker (one per platform and per model provider), shared by every "
+        "process: closed (calls go through), open (runs skip it until probe_after), half_open (one "
+        "probe call is out). Changed in one transaction per decision; one row per breaker."
+    ),
+    # window_outcomes: the last calls' outcomes, oldest first ('1' failed, '0' succeeded), at most
+    # the policy's window_calls long; error_rate is its share of '1'. probe_owner: the run holding
+    # the half-open probe. last_change: the latest transition and why ("opened: 5 failures in a row").
+    columns=(
+        ("kind", "text"),
+        ("name", "text"),
+        ("state", "text"),
+        ("consecutive_failures", "int"),
+        ("window_outcomes", "text"),
+        ("error_rate", "float"),
+        ("opened_at", "timestamp"),
+        ("probe_after", "timestamp"),
+        ("probe_started_at", "timestamp"),
+        ("probe_owner", "text"),
+        ("times_opened", "int"),
+        ("last_error", "text"),
+        ("last_change", "text"),
+        ("changed_at", "timestamp"),
+        ("updated_at", "timestamp"),
+    ),
+    key=("kind", "name"),
+)
+
+BREAKER_EVENTS = Table(
+    name="breaker_events",
+    description=(
+        "One transition of a circuit breaker (opened, probe, closed, reopened) or one run that skipped "
+        "its platform or provider because the breaker was open (skipped). Append-only."
+    ),
+    columns=(
+        ("event_id", "text"),
+        ("kind", "text"),
+        ("name", "text"),
+        ("event", "text"),
+        ("state", "text"),
+        ("reason", "text"),
+        ("run_id", "text"),
+        ("happened_at", "timestamp"),
+    ),
+    key=("event_id",),
+    indexes=(("kind", "name", "happened_at"),),
+)
+
+TABLES.update({t.name: t for t in (CIRCUIT_BREAKERS, BREAKER_EVENTS)})

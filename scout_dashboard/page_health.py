@@ -1,4 +1,5 @@
-"""Pipeline health over time: API calls, errors, latency, retries, labeling failures, cost."""
+"""Pipeline health over time: API calls, errors, latency, retries, labeling failures, cost, quarantine;
+and the circuit breakers as they stand now."""
 
 from __future__ import annotations
 
@@ -79,3 +80,60 @@ def render(target: MartsTarget) -> None:
     )
     st.altair_chart(chart, use_container_width=True)
     st.dataframe(daily, hide_index=True, column_config=ui.DAY_COLUMNS)
+    _quarantine(target, window)
+    _breakers(target)
+
+
+def _quarantine(target: MartsTarget, window: queries.Window) -> None:
+    """What the parsers could not read: rows and pages not stored, values stored as null or cleaned.
+
+    Last on the page: on a warehouse whose dbt build predates the view, only this part is missing.
+    """
+    st.subheader("Quarantine")
+    per_day = ui.read(target, queries.quarantine_daily(target.schema, window))
+    cells = st.columns(3)
+    cells[0].metric(
+        "Quarantined rows",
+        formatting.count(int(per_day["rows_quarantined"].sum())),
+        help="Rows of stored pages the parsers could not read; the rest of each page was kept.",
+    )
+    cells[1].metric(
+        "Quarantined pages",
+        formatting.count(int(per_day["pages_quarantined"].sum())),
+        help="Stored pages that are not a page at all (e.g. not JSON).",
+    )
+    cells[2].metric(
+        "Field notes",
+        formatting.count(int(per_day["field_notes"].sum())),
+        help="Values stored as null because they could not be read, or text cleaned or cut.",
+    )
+    if per_day.height:
+        st.caption("Reasons and raw rows: the `quarantined_rows` table (docs/operations.md).")
+        st.dataframe(per_day, hide_index=True, column_config=ui.DAY_COLUMNS)
+
+
+def _breakers(target: MartsTarget) -> None:
+    """The circuit breakers as they stand now: which platform or provider runs skip, and until when.
+
+    After the quarantine panel, for the same reason: a dbt build older than the view hides only this.
+    """
+    st.subheader("Circuit breakers")
+    breakers = ui.read(target, queries.circuit_breakers(target.schema))
+    tripped = breakers.filter(pl.col("state") != "closed")
+    if breakers.is_empty():
+        st.caption("No platform or model provider has been called yet.")
+        return
+    if tripped.is_empty():
+        st.caption("All closed: every platform and model provider is called normally.")
+    else:
+        names = ", ".join(f"{r['kind']} {r['name']} ({r['state']})" for r in tripped.iter_rows(named=True))
+        st.warning(f"Skipped while open, probed after the cool-down: {names}", icon=":material/power_off:")
+    st.dataframe(
+        breakers.with_columns(pl.col("error_rate").map_elements(formatting.percent, return_dtype=pl.String)),
+        hide_index=True,
+        column_config={
+            "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="YYYY-MM-DD HH:mm"),
+            "probe_after": st.column_config.DatetimeColumn("next probe (UTC)", format="YYYY-MM-DD HH:mm"),
+            "updated_at": st.column_config.DatetimeColumn("last call (UTC)", format="YYYY-MM-DD HH:mm"),
+        },
+    )

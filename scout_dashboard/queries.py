@@ -311,6 +311,38 @@ def health_totals(schema: str, window: Window) -> Query:
     return Query(sql, tuple(bind.values))
 
 
+def quarantine_daily(schema: str, window: Window) -> Query:
+    """Quarantine entries per day and platform: rows not stored (row or page) and values nulled or cleaned.
+
+    Read from the ``stg_quarantined_rows`` view (dbt-built and tested like the marts): no mart
+    aggregates it, and ``mart_pipeline_health`` keeps its columns fixed for incremental runs.
+    """
+    bind = _Binder()
+    sql = (
+        "select partition_date as day, platform, "
+        "cast(sum(case when severity = 'row' then 1 else 0 end) as bigint) as rows_quarantined, "
+        "cast(sum(case when severity = 'page' then 1 else 0 end) as bigint) as pages_quarantined, "
+        "cast(sum(case when severity = 'field' then 1 else 0 end) as bigint) as field_notes "
+        f"from {_schema(schema)}.stg_quarantined_rows where {window.where(bind, 'partition_date')} "
+        "group by partition_date, platform order by day, platform"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def circuit_breakers(schema: str) -> Query:
+    """Every circuit breaker as it stands now, tripped ones first (not windowed: it is a state).
+
+    Read from the ``stg_circuit_breakers`` view; a breaker that never saw a call has no row.
+    """
+    sql = (
+        "select kind, name, state, consecutive_failures, error_rate, calls_in_window, opened_at, "
+        "probe_after, times_opened, last_change, last_error, updated_at "
+        f"from {_schema(schema)}.stg_circuit_breakers "
+        "order by case when is_tripped then 0 else 1 end, kind, name"
+    )
+    return Query(sql)
+
+
 # --- models ----------------------------------------------------------------------------------------
 
 

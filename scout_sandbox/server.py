@@ -2,8 +2,9 @@
 
 When no API key is configured, the Twitter and Bluesky clients point their base URL here instead
 of at RapidAPI or the AppView: one code path, a different address. The server is the standard
-library's ``ThreadingHTTPServer`` (no extra dependency), threaded so a ``timeout`` fault delays only
-its own request. It never reads the ``x-rapidapi-key`` header beyond accepting it, never logs
+library's ``ThreadingHTTPServer`` (no extra dependency), threaded so a ``timeout`` or ``drip`` fault
+delays only its own request. Every slow write is bounded: a dripping or streaming thread stops as
+soon as the client hangs up, the server stops, or the fault's cap passes, so no test can hang on it. It never reads the ``x-rapidapi-key`` header beyond accepting it, never logs
 headers, and records requests without any secret-looking query parameter.
 """
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import struct
 import threading
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +27,8 @@ import scout_sandbox.twitter_wire as twitter_wire
 from scout_sandbox.directory import Directory
 from scout_sandbox.faults import Fault, FaultQueue, faulty_reply
 from scout_sandbox.pool import PLATFORMS
-from scout_sandbox.replies import Params, Reply
+from scout_sandbox.replies import AffectedRow, Drip, Params, Reply
+from scout_sandbox.row_faults import ROW_KINDS, FaultedRequest, apply_row_fault
 from scout_sandbox.synthetic import SyntheticProfile
 
 logger = logging.getLogger(__name__)
@@ -45,13 +50,17 @@ ROUTES: dict[str, tuple[str, _Endpoint]] = {
 
 @dataclass(frozen=True)
 class SandboxRequest:
-    """One API request the sandbox served (control requests under /_sandbox/ are not recorded)."""
+    """One API request the sandbox served (control requests under /_sandbox/ are not recorded).
+
+    ``status`` is 0 when a ``down`` fault reset the connection; ``affected`` lists the rows a row
+    fault spoiled (position in the page, defect, account id)."""
 
     method: str
     path: str
     query: dict[str, list[str]]
     status: int
     fault: str | None
+    affected: tuple[AffectedRow, ...] = ()
 
 
 def platform_of(path: str) -> str:
@@ -169,14 +178,37 @@ class SandboxServer:
         if fault is not None and fault.kind == "timeout":
             self._stopping.wait(fault.seconds)
         reply = self.answer(method, path, params, shape_header)
-        if fault is not None:
+        if fault is None:
+            return reply, None
+        if fault.kind in ROW_KINDS:
+            shape = (shape_header or self.twitter_shape).strip().lower()
+            request = FaultedRequest(
+                path, params, shape, self.directory, lambda p: self.answer(method, path, p, shape_header)
+            )
+            reply = apply_row_fault(fault, reply, request)
+        elif fault.kind == "drip":
+            reply = replace(reply, drip=Drip(fault.chunk, fault.interval, fault.seconds))
+        else:
             reply = faulty_reply(fault, reply, platform_of(path))
-        return reply, None if fault is None else fault.kind
+        return reply, fault.kind
 
-    def record(self, method: str, path: str, params: Params, status: int, fault: str | None) -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        status: int,
+        fault: str | None,
+        affected: tuple[AffectedRow, ...] = (),
+    ) -> None:
         query = {k: list(v) for k, v in params.items() if not _looks_secret(k)}
         with self._log_lock:
-            self._requests.append(SandboxRequest(method, path, query, status, fault))
+            self._requests.append(SandboxRequest(method, path, query, status, fault, affected))
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set while the server shuts down: slow writers (drip, stream) give up when it is."""
+        return self._stopping
 
     def control(self, method: str, path: str, body: bytes) -> Reply:
         """The /_sandbox/ endpoints, for tests and demos driving a sandbox in another process."""
@@ -296,20 +328,62 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a sandbox bug must show up as a 500, not as a hung client
             logger.exception("sandbox: error answering %s %s", method, url.path)
             reply, fault = Reply(500, {"error": "SandboxBug", "message": type(exc).__name__}), None
-        sandbox.record(method, url.path, params, reply.status, fault)
-        self._write(method, reply)
+        sandbox.record(method, url.path, params, reply.status, fault, reply.affected)
+        if reply.reset:
+            self._reset()
+        else:
+            self._write(method, reply)
+
+    def _reset(self) -> None:
+        """Answer nothing: close with SO_LINGER 0, so the client gets a TCP RST (ECONNRESET)."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def _write(self, method: str, reply: Reply) -> None:
-        body = reply.body()
+        body = b"" if reply.stream is not None else reply.body()
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(body)))
+            if reply.stream is not None:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(body)))
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            if method != "HEAD":
+            if method == "HEAD":
+                return
+            if reply.stream is not None:
+                self._write_chunked(reply.stream())
+            elif reply.drip is not None:
+                self._write_dripping(body, reply.drip)
+            else:
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. its timeout fired during a timeout fault): nothing to answer.
             self.close_connection = True
+
+    def _write_chunked(self, chunks: Iterator[bytes]) -> None:
+        stopping = self.server.sandbox.stopping
+        for chunk in chunks:
+            if stopping.is_set():
+                self.close_connection = True
+                return
+            if chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _write_dripping(self, body: bytes, drip: Drip) -> None:
+        """A few bytes, a pause, a few bytes...; the honest Content-Length keeps the client waiting.
+
+        Ends when the body is out, the client hangs up (a write fails), the server stops, or
+        ``drip.cap`` seconds have passed; in the last two cases the connection is closed mid-body.
+        """
+        stopping = self.server.sandbox.stopping
+        deadline = time.monotonic() + drip.cap
+        for start in range(0, len(body), drip.chunk):
+            if start and (stopping.wait(drip.interval) or time.monotonic() >= deadline):
+                self.close_connection = True
+                return
+            self.wfile.write(body[start : start + drip.chunk])

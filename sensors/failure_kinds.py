@@ -1,19 +1,23 @@
-"""Why a Scout run failed, sorted into the two kinds that need different answers.
+"""Why a Scout run failed, sorted into the three kinds that need different answers.
 
-- **transient**: the same run may well succeed later: a platform or model answered 429 or
-  5xx, a call timed out, a connection dropped, the DuckDB file was locked, an asset asked
-  Dagster to retry (``RetryRequested``) and ran out of tries, the run was interrupted.
-  Answer: launch the same partition again after a backoff.
+- **transient** (infrastructure): the same run may well succeed later and nothing below the
+  run retries it: the DuckDB file stayed locked past the backend's wait, the warehouse could
+  not be reached, the run was interrupted, or its process died without recording an error.
+  Answer: launch the same partition again after a backoff (``run_retries.py``).
+- **unavailable**: a platform or model stayed unavailable (429, 5xx, timeouts, dropped
+  connections) through the retries of its client, the one layer that retries those calls.
+  Answer: record it, never re-run it: a run retry would multiply the client's attempts. The
+  next schedule tick (search) or queue change (labeling) tries again, and nothing is
+  dead-lettered for it.
 - **poison**: anything else (a bad request, a missing key, a bug, bad data). Running it
   again unchanged fails again. Answer: record it; for labeling, after the second poison
   failure of a partition, move its still-pending units to ``dead_letters`` so the queue can
   move on and a person can look.
 
 The decision reads the errors Dagster recorded for the run (step failures, or the run's own
-failure when no step failed) down their cause chains. An error an asset's ``RetryPolicy``
-exhausted is judged by its cause: a policy retries every exception, so exhaustion alone says
-nothing about the kind. Texts are scrubbed of configured secrets and shortened before they
-are stored or logged.
+failure when no step failed) down their cause chains. An error a ``RetryPolicy`` or
+``RetryRequested`` exhausted is judged by its cause: a retry says nothing about the kind.
+Texts are scrubbed of configured secrets and shortened before they are stored or logged.
 """
 
 from __future__ import annotations
@@ -33,15 +37,25 @@ if TYPE_CHECKING:
 
 MAX_ERROR_CHARS = 1000
 
-# Class names of exceptions that mean "try again later", wherever they come from (ours, httpx,
-# litellm, the standard library, Dagster). Names, not classes: the errors arrive serialized.
-TRANSIENT_CLASSES = frozenset(
+# Class names, not classes: the errors arrive serialized.
+# Infrastructure under the run: a run retry is the layer that retries these.
+INFRASTRUCTURE_CLASSES = frozenset(
     {
-        "TransientModelError",
-        "RetryRequested",
         "DagsterExecutionInterruptedError",
         "WarehouseLockedError",
         "TimeoutError",
+        "ConnectionError",
+        "ConnectionResetError",
+        "ConnectionRefusedError",
+        "BrokenPipeError",
+    }
+)
+# A platform or model that stayed unavailable through its client's retries (ours, httpx, litellm).
+UNAVAILABLE_CLASSES = frozenset(
+    {
+        "TransientModelError",
+        "RateLimitedError",
+        "TransientPlatformError",
         "TimeoutException",
         "ConnectTimeout",
         "ReadTimeout",
@@ -50,10 +64,6 @@ TRANSIENT_CLASSES = frozenset(
         "ConnectError",
         "ReadError",
         "RemoteProtocolError",
-        "ConnectionError",
-        "ConnectionResetError",
-        "ConnectionRefusedError",
-        "BrokenPipeError",
         "RateLimitError",
         "ServiceUnavailableError",
         "InternalServerError",
@@ -62,11 +72,14 @@ TRANSIENT_CLASSES = frozenset(
     }
 )
 # Wrappers that say nothing about the kind by themselves: look at their causes.
-NEUTRAL_CLASSES = frozenset({"RetryRequestedFromPolicy", "DagsterExecutionStepExecutionError"})
+NEUTRAL_CLASSES = frozenset(
+    {"RetryRequested", "RetryRequestedFromPolicy", "DagsterExecutionStepExecutionError"}
+)
+INFRASTRUCTURE_TEXT = re.compile(r"\bstayed locked\b|\bcannot connect to warehouse\b", re.IGNORECASE)
 # Texts of the HTTP client and the labelers: "gave up: HTTP 503", "timeout after 30s", ...
-TRANSIENT_TEXT = re.compile(
-    r"\bHTTP (?:408|425|429|5\d\d)\b|\bgave up:|\btime(?:d)?[ -]?out\b|\brate[ -]?limit|"
-    r"temporarily unavailable|\bstayed locked\b",
+UNAVAILABLE_TEXT = re.compile(
+    r"\bHTTP (?:408|425|429|5\d\d)\b|\bgave up\b|\btime(?:d)?[ -]?out\b|\brate[ -]?limit|"
+    r"temporarily unavailable|\bstayed unavailable\b",
     re.IGNORECASE,
 )
 POISON_TEXT = re.compile(r"\bis not retryable\b", re.IGNORECASE)
@@ -76,8 +89,13 @@ _MIN_SECRET_LENGTH = 6
 
 
 class FailureKind(StrEnum):
-    TRANSIENT = "transient"
+    TRANSIENT = "transient"  # infrastructure: the run is retried
+    UNAVAILABLE = "unavailable"  # a platform or model, after its client's retries: recorded only
     POISON = "poison"
+
+
+# When a run's failed steps disagree, the kind that asks for the least repetition wins.
+_PRECEDENCE = (FailureKind.POISON, FailureKind.UNAVAILABLE, FailureKind.TRANSIENT)
 
 
 @dataclass(frozen=True)
@@ -104,17 +122,22 @@ def _judge_one(error: SerializableErrorInfo) -> tuple[FailureKind, SerializableE
         if POISON_TEXT.search(link.message or ""):
             return FailureKind.POISON, link, "the error says it is not retryable"
     for link in chain:
-        if link.cls_name in TRANSIENT_CLASSES:
-            return FailureKind.TRANSIENT, link, f"{link.cls_name} is transient"
-        found = TRANSIENT_TEXT.search(link.message or "")
+        if link.cls_name in INFRASTRUCTURE_CLASSES:
+            return FailureKind.TRANSIENT, link, f"{link.cls_name} is an infrastructure failure"
+        if link.cls_name in UNAVAILABLE_CLASSES:
+            return FailureKind.UNAVAILABLE, link, f"{link.cls_name}: unavailable after its client's retries"
+        found = INFRASTRUCTURE_TEXT.search(link.message or "")
         if found:
             return FailureKind.TRANSIENT, link, f"the error mentions {found.group(0)!r}"
+        found = UNAVAILABLE_TEXT.search(link.message or "")
+        if found:
+            return FailureKind.UNAVAILABLE, link, f"the error mentions {found.group(0)!r}"
     root = next((link for link in chain if link.cls_name not in NEUTRAL_CLASSES), chain[-1])
     return FailureKind.POISON, root, f"{root.cls_name} is not a known transient error"
 
 
 def classify_errors(errors: Sequence[SerializableErrorInfo]) -> FailureSummary:
-    """Transient only if every failed step's error is; a run without any error is transient.
+    """Transient (run retried) only if every failed step's error is; else unavailable, else poison.
 
     A run that failed with no recorded error (its worker died, the host went away) is an
     infrastructure problem: trying again is the right answer, and attempts are bounded.
@@ -124,7 +147,7 @@ def classify_errors(errors: Sequence[SerializableErrorInfo]) -> FailureSummary:
             FailureKind.TRANSIENT, "unknown", "the run failed without a recorded error", "no error recorded"
         )
     judged = [_judge_one(error) for error in errors]
-    decisive = next((j for j in judged if j[0] is FailureKind.POISON), judged[0])
+    decisive = next(j for kind in _PRECEDENCE for j in judged if j[0] is kind)
     kind, link, evidence = decisive
     return FailureSummary(kind, link.cls_name or "unknown", scrub(link.message or ""), evidence)
 

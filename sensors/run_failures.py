@@ -13,6 +13,11 @@ the error it rests on, and what happens next:
   ``dead_letters`` so they stop being retried, until a person re-queues them
   (docs/operations.md).
 
+Runs that fail outside the daemon (``scout run``, any ``execute_in_process``) are recorded by
+``record_in_process_failure`` with the same classification and writer. Nothing re-launches
+those, so their transient failures say ``run_again``, and a run ended by SIGTERM or SIGINT is
+``stopped`` (kind and action), naming the signal.
+
 Retries are not launched from here: a run-status sensor sees each failure once and cannot
 wait, so a backoff needs a sensor that looks again later. Retry decisions are taken from the
 Dagster instance, not from this table, so they happen even when the warehouse is what failed.
@@ -39,6 +44,8 @@ from sensors.targets import ATTEMPT_TAG, LABEL_JOB, PARTITION_TAG, RETRY_OF_TAG
 
 SENSOR_NAME = "run_failure_sensor"
 RUN_FAILURES_TABLE = RUN_FAILURES.name
+RUN_AGAIN = "run_again"  # transient, outside the daemon: nothing re-launches it
+STOPPED = "stopped"  # kind and action of a run ended by SIGTERM/SIGINT
 
 
 def run_attempt(run: dg.DagsterRun) -> int:
@@ -114,11 +121,19 @@ def record_failure(warehouse: Warehouse, row: dict[str, Any]) -> None:
 
 
 def handle_run_failure(
-    instance: dg.DagsterInstance, run: dg.DagsterRun, warehouse: Warehouse, now: datetime, log: logging.Logger
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    warehouse: Warehouse,
+    now: datetime,
+    log: logging.Logger,
+    *,
+    retried: bool = True,
 ) -> dict[str, Any]:
     """Classify one failed run, dead-letter if due, record it; return the recorded row.
 
-    Dead-lettering is announced on ``log`` as a warning: from then on those units wait for a person.
+    ``retried``: whether ``run_retry_sensor`` re-launches the run's transient failures (runs the
+    daemon launched); an in-process run's say ``run_again`` instead. Dead-lettering is announced
+    on ``log`` as a warning: from then on those units wait for a person.
     """
     summary = classify_run(instance, run.run_id)
     attempt = run_attempt(run)
@@ -127,7 +142,9 @@ def handle_run_failure(
     retry_at = None
     dead = 0
     if summary.kind is FailureKind.TRANSIENT:
-        if attempt < MAX_RUN_ATTEMPTS:
+        if not retried:
+            action = RUN_AGAIN
+        elif attempt < MAX_RUN_ATTEMPTS:
             action, retry_at = "retry_scheduled", ended + retry_backoff(attempt)
         else:
             action = "gave_up"
@@ -142,24 +159,71 @@ def handle_run_failure(
                     f"{SENSOR_NAME}: {dead} pending units of {LABEL_JOB} {partition} moved to dead_letters "
                     f"after {streak} poison failures in a row; re-queue them once fixed (docs/operations.md)"
                 )
-    row = {
-        "run_id": run.run_id,
-        "job_name": run.job_name,
-        "partition_key": partition,
-        "attempt": attempt,
-        "retry_of": run.tags.get(RETRY_OF_TAG),
+    row = _row(run, attempt, ended, now) | {
         "failure_kind": summary.kind.value,
         "error_class": summary.error_class,
         "error": summary.message,
         "evidence": summary.evidence,
         "action": action,
         "dead_letters": dead,
-        "failed_at": naive_utc(ended),
         "retry_at": naive_utc(retry_at) if retry_at else None,
-        "recorded_at": naive_utc(now),
     }
     record_failure(warehouse, row)
     return row
+
+
+def record_in_process_failure(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    warehouse: Warehouse,
+    now: datetime,
+    log: logging.Logger,
+    *,
+    stopped_by: str | None = None,
+) -> dict[str, Any]:
+    """Record a run that ended without success outside the daemon; return the recorded row.
+
+    ``stopped_by`` names the signal (``SIGTERM``) when the program was asked to stop: the run is
+    then ``stopped``, whatever error the interruption left, and nothing re-launches it.
+    """
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        raise ValueError(f"run {run_id!r} is not in the Dagster instance")
+    if stopped_by is None:
+        return handle_run_failure(instance, run, warehouse, now, log, retried=False)
+    step = _last_step(instance, run_id)
+    row = _row(run, run_attempt(run), failed_at(instance, run_id, now), now) | {
+        "failure_kind": STOPPED,
+        "error_class": stopped_by,
+        "error": f"the program running it received {stopped_by} and stopped it"
+        + (f" during step {step}" if step else "")
+        + f"; the run ended {run.status.value}. Pages and rows written before stay; run it again to go on.",
+        "evidence": f"{stopped_by} received",
+        "action": STOPPED,
+        "dead_letters": 0,
+        "retry_at": None,
+    }
+    record_failure(warehouse, row)
+    return row
+
+
+def _row(run: dg.DagsterRun, attempt: int, ended: datetime, now: datetime) -> dict[str, Any]:
+    """The columns every ``run_failures`` row fills the same way."""
+    return {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "partition_key": run.tags.get(PARTITION_TAG),
+        "attempt": attempt,
+        "retry_of": run.tags.get(RETRY_OF_TAG),
+        "failed_at": naive_utc(ended),
+        "recorded_at": naive_utc(now),
+    }
+
+
+def _last_step(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The step that started last in the run, if any (what a stop interrupted)."""
+    records = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+    return records[-1].step_key if records else None
 
 
 def describe(row: dict[str, Any]) -> str:

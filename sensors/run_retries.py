@@ -1,10 +1,13 @@
 """``run_retry_sensor``: re-launch a partition whose run failed transiently, after a backoff.
 
 Every tick reads the Scout runs that failed in the last hours from the Dagster instance.
-A transient failure (``failure_kinds``) of attempt N < ``MAX_RUN_ATTEMPTS`` is re-launched as
-attempt N+1 once 2**N minutes have passed since it ended: same job, partition, asset selection
-and run config, tagged ``scout/retry_of=<failed run>`` and ``scout/attempt=N+1``. Poison
-failures and last attempts are left alone (``run_failure_sensor`` records them).
+A transient failure (``failure_kinds``: infrastructure only, such as a warehouse lock or an
+interrupted run) of attempt N < ``MAX_RUN_ATTEMPTS`` is re-launched as attempt N+1 once 2**N
+minutes have passed since it ended: same job, partition, asset selection and run config, tagged
+``scout/retry_of=<failed run>`` and ``scout/attempt=N+1``. A platform or model that stayed
+unavailable is never re-run from here: its client already spent its retries, and a run retry
+would multiply them. Those, poison failures and last attempts are left alone
+(``run_failure_sensor`` records them).
 
 The cursor keeps the runs already decided (retried, poison, out of attempts) and the due time
 of those waiting, so a failure is classified once and retried once; the run key
@@ -75,9 +78,9 @@ def run_retry_tick(context: dg.SensorEvaluationContext, now: datetime) -> dg.Sen
         else:
             ended = failed_at(instance, run.run_id, now)
             summary = classify_run(instance, run.run_id)
-            if summary.kind is FailureKind.POISON:
+            if summary.kind is not FailureKind.TRANSIENT:
                 settled[run.run_id] = ended.isoformat()
-                notes.append(f"{what}: poison ({summary.evidence}), not retried")
+                notes.append(f"{what}: {summary.kind.value} ({summary.evidence}), not retried")
                 continue
             if attempt >= MAX_RUN_ATTEMPTS:
                 settled[run.run_id] = ended.isoformat()
@@ -112,8 +115,9 @@ def run_retry_tick(context: dg.SensorEvaluationContext, now: datetime) -> dg.Sen
     minimum_interval_seconds=RUN_RETRY_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Re-launches the partition of a Scout run that failed transiently (429/5xx, timeout, lock, "
-        "interruption), at most 3 attempts in all, waiting 2**attempt minutes after each failure."
+        "Re-launches the partition of a Scout run that failed on infrastructure (warehouse lock or "
+        "unreachable, interruption, lost process), at most 3 attempts in all, waiting 2**attempt "
+        "minutes after each failure. Platform and model errors are retried by their clients only."
     ),
 )
 def run_retry_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -249,6 +249,23 @@ def _keyword_state(
     }
 
 
+def _quarantined(
+    day: date, platform: str, request_id: str, page: int, row_index: int, field: str, severity: str
+) -> dict:
+    return {
+        "partition_date": day,
+        "platform": platform,
+        "keyword": "ux research",
+        "request_id": request_id,
+        "page": page,
+        "row_index": row_index,
+        "field": field,
+        "severity": severity,
+        "reason": "is missing",
+        "raw_row": "{}",
+    }
+
+
 def phase_one() -> dict[str, pl.DataFrame]:
     frames = _account_rows(PHASE_ONE_ACCOUNTS)
     frames["raw_searches"] = rows(
@@ -321,6 +338,39 @@ def phase_one() -> dict[str, pl.DataFrame]:
             "failures": 2,
             "last_error": "invalid JSON",
             "dead_at": at(D2, 16),
+        },
+    )
+    # What the profiles asset quarantined: on D1 one unreadable Twitter row and one nulled
+    # value, on D2 one stored Bluesky page that is not a page.
+    frames["quarantined_rows"] = rows(
+        "quarantined_rows",
+        _quarantined(D1, "twitter", "tw-ux-0", 0, 2, "data[2].rest_id", "row"),
+        _quarantined(D1, "twitter", "tw-ux-0", 0, 4, "data[4].legacy.followers_count", "field"),
+        _quarantined(D2, "bluesky", "bs-ux-1", 1, -1, "<body>", "page"),
+    )
+    # The circuit breakers now: X open since D2 16:00 after five failed pages, Anthropic closed.
+    frames["circuit_breakers"] = rows(
+        "circuit_breakers",
+        {
+            "kind": "platform",
+            "name": "twitter",
+            "state": "open",
+            "consecutive_failures": 5,
+            "window_outcomes": "0011111",
+            "error_rate": 5 / 7,
+            "opened_at": at(D2, 16),
+            "probe_after": at(D2, 16, 5),
+            "times_opened": 1,
+            "last_error": "HTTP 503",
+            "last_change": "opened: 5 failed calls in a row",
+            "updated_at": at(D2, 16),
+        },
+        {
+            "kind": "provider",
+            "name": "anthropic",
+            "state": "closed",
+            "window_outcomes": "00",
+            "error_rate": 0.0,
         },
     )
     frames["profiles_to_score"] = rows(

@@ -40,11 +40,19 @@ from resources.platforms.platform_resource import (
 )
 from resources.platforms.rate_gate import RateGate
 from resources.platforms.retry_after import retry_after_seconds
-from resources.platforms.search_page import CallRecord, PlatformError, SearchPage
+from resources.platforms.search_page import (
+    CallRecord,
+    ErrorKind,
+    InvalidPayloadError,
+    PermanentPlatformError,
+    PlatformError,
+    RateLimitedError,
+    SearchPage,
+    TransientPlatformError,
+)
 from resources.platforms.twitter import RAPIDAPI_HOST, TwitterSearch
 from resources.platforms.twitter import SEARCH_PATH as X_SEARCH
 from scout_assets.resources_binding import build_resources, use_builtin_sandbox
-from scout_contract.errors import PayloadError
 from scout_sandbox import Fault, SandboxServer, get_sandbox
 
 KEYWORD = "ethnography"
@@ -225,11 +233,7 @@ def test_retry_after_is_capped(server: SandboxServer) -> None:
 
 
 @pytest.mark.parametrize("platform", ["twitter", "bluesky"])
-@pytest.mark.parametrize(
-    "fault",
-    [Fault.server_error(500), Fault.server_error(502), Fault.truncated(), Fault.empty()],
-    ids=["500", "502", "truncated", "empty-body"],
-)
+@pytest.mark.parametrize("fault", [Fault.server_error(500), Fault.server_error(502)], ids=["500", "502"])
 def test_transient_fault_is_retried_then_succeeds(platform: str, fault: Fault, server: SandboxServer) -> None:
     resource, sleeps, _ = make(platform, server)
     with resource:
@@ -238,12 +242,31 @@ def test_transient_fault_is_retried_then_succeeds(platform: str, fault: Fault, s
         page = resource.search(KEYWORD)
     first, second = page.calls[0], page.calls[1]
     assert (first.attempt, second.attempt) == (1, 2)
-    assert first.status == (fault.status if fault.kind == "server_error" else 200)
-    assert second.status == 200
-    assert first.error and first.result_count is None
-    assert second.error is None and second.result_count == page.result_count > 0
+    assert first.status == fault.status and second.status == 200
+    assert first.error and first.result_count is None and first.error_kind == "transient"
+    assert second.error is None and second.error_kind is None
+    assert second.result_count == page.result_count > 0
     assert paths(server)[:2] == [SEARCH_PATHS[platform]] * 2
     assert sleeps == [], "no Retry-After was sent, so only stamina's backoff applies"
+
+
+@pytest.mark.parametrize("platform", ["twitter", "bluesky"])
+@pytest.mark.parametrize("fault", [Fault.truncated(), Fault.empty()], ids=["truncated", "empty-body"])
+def test_a_2xx_body_that_is_not_json_is_an_invalid_payload_never_retried(
+    platform: str, fault: Fault, server: SandboxServer
+) -> None:
+    """A well-framed 200 whose body is not JSON will be the same body next time: one call, recorded."""
+    resource, _, _ = make(platform, server)
+    with resource:
+        warm(resource, server)
+        server.inject(SEARCH_PATHS[platform], fault)
+        with pytest.raises(InvalidPayloadError) as caught:
+            resource.search(KEYWORD)
+    error = caught.value
+    assert error.kind is ErrorKind.INVALID_PAYLOAD and not error.retried and error.attempts == 1
+    assert paths(server) == [SEARCH_PATHS[platform]]
+    [call] = error.calls
+    assert (call.status, call.error_kind) == (200, "invalid_payload") and "not JSON" in call.error
 
 
 @pytest.mark.parametrize("platform", ["twitter", "bluesky"])
@@ -264,10 +287,12 @@ def test_persistent_503_raises_platform_error_with_every_attempt(
 ) -> None:
     resource, _, _ = make(platform, server, max_attempts=3)
     server.inject(SEARCH_PATHS[platform], *[Fault.server_error(503)] * 4)
-    with resource, pytest.raises(PlatformError) as caught:
+    with resource, pytest.raises(TransientPlatformError) as caught:
         resource.search(KEYWORD, request_id="r-503")
     error = caught.value
     assert (error.platform, error.keyword, error.status, error.attempts) == (platform, KEYWORD, 503, 3)
+    assert error.kind is ErrorKind.TRANSIENT and error.retried
+    assert [c.error_kind for c in error.calls] == ["transient"] * 3
     assert statuses(error.calls) == [503, 503, 503]
     assert [c.attempt for c in error.calls] == [1, 2, 3]
     assert all(c.request_id == "r-503" and "503" in c.error for c in error.calls)
@@ -280,28 +305,29 @@ def test_persistent_503_raises_platform_error_with_every_attempt(
 @pytest.mark.parametrize(
     ("platform", "broken"), [("twitter", {"data", "cursor"}), ("bluesky", {"cursor", "actors[0].did"})]
 )
-def test_wrong_shape_raises_payload_error_without_retry(
+def test_wrong_shape_raises_invalid_payload_without_retry(
     platform: str, broken: set[str], server: SandboxServer
 ) -> None:
     resource, _, _ = make(platform, server)
     server.inject(SEARCH_PATHS[platform], Fault.malformed())
-    with resource, pytest.raises(PayloadError) as caught:
+    with resource, pytest.raises(InvalidPayloadError) as caught:
         resource.search(KEYWORD)
     error = caught.value
     assert (error.platform, error.keyword) == (platform, KEYWORD) and error.field in broken
     assert platform in str(error) and KEYWORD in str(error) and error.field in str(error)
     assert len(server.requests) == 1, "a wrong-shape body must not be retried"
     assert statuses(error.calls) == [200]
-    assert error.calls[0].error == str(error)
+    assert error.calls[0].error == error.reason and error.calls[0].error_kind == "invalid_payload"
 
 
 @pytest.mark.parametrize("platform", ["twitter", "bluesky"])
 def test_client_error_is_not_retried(platform: str, server: SandboxServer) -> None:
     resource, _, _ = make(platform, server)
-    with resource, pytest.raises(PlatformError) as caught:
+    with resource, pytest.raises(PermanentPlatformError) as caught:
         resource.search(KEYWORD, "not-a-cursor-we-issued")
     error = caught.value
     assert error.status == 400 and error.attempts == 1 and error.cursor == "not-a-cursor-we-issued"
+    assert error.kind is ErrorKind.PERMANENT and error.calls[0].error_kind == "permanent"
     assert len(server.requests) == 1
     assert "400" in str(error) and "not retryable" in str(error)
 
@@ -338,7 +364,7 @@ def test_bluesky_failed_hydration_fails_the_whole_page(server: SandboxServer) ->
 def test_bluesky_wrong_shape_hydration_keeps_the_search_call(server: SandboxServer) -> None:
     resource, _, _ = make("bluesky", server)
     server.inject(PROFILES_PATH, Fault.malformed())
-    with resource, pytest.raises(PayloadError) as caught:
+    with resource, pytest.raises(InvalidPayloadError) as caught:
         resource.search(KEYWORD)
     assert caught.value.field.startswith("profiles[0]")
     assert [(c.endpoint, c.status) for c in caught.value.calls] == [(BSKY_SEARCH, 200), (PROFILES_PATH, 200)]
@@ -352,6 +378,20 @@ def test_platform_error_survives_pickling(server: SandboxServer) -> None:
         resource.search(KEYWORD)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert str(copy) == str(caught.value) and copy.calls == caught.value.calls
+    assert type(copy) is TransientPlatformError and copy.kind is ErrorKind.TRANSIENT
+
+
+def test_rate_limited_error_keeps_the_last_requested_wait(server: SandboxServer) -> None:
+    resource, sleeps, _ = make("twitter", server, max_attempts=2)
+    server.inject(X_SEARCH, Fault.rate_limit(retry_after=4), Fault.rate_limit(retry_after=5))
+    with resource, pytest.raises(RateLimitedError) as caught:
+        resource.search(KEYWORD)
+    error = caught.value
+    assert error.retry_after_s == 5.0 and error.status == 429 and error.retried
+    assert sleeps == [4.0], "the wait after the last attempt is the caller's business, not slept here"
+    assert [c.error_kind for c in error.calls] == ["rate_limited", "rate_limited"]
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is RateLimitedError and copy.retry_after_s == 5.0
 
 
 # --- pacing ----------------------------------------------------------------------------------
@@ -508,10 +548,14 @@ def test_key_never_reaches_pages_records_errors_or_logs(
         server.inject(X_SEARCH, Fault.server_error(503), Fault.server_error(503))
         server.inject(X_SEARCH, Fault.malformed())
         for cursor in (None, None, "not-a-cursor-we-issued"):
-            with pytest.raises((PlatformError, PayloadError)) as caught:
+            with pytest.raises(PlatformError) as caught:
                 resource.search(KEYWORD, cursor)
             failures.append(caught.value)
-    assert {type(f) for f in failures} == {PlatformError, PayloadError}
+    assert {type(f) for f in failures} == {
+        TransientPlatformError,
+        InvalidPayloadError,
+        PermanentPlatformError,
+    }
     for failure in failures:
         texts += [str(failure), repr(failure), *_strings(failure.calls)]
     texts.append(caplog.text)

@@ -158,12 +158,18 @@ def test_health_page_shows_calls_errors_latency_and_cost(page_of, marts):
         "select sum(api_calls) as calls, sum(api_errors) as errors, max(latency_p95_ms) as p95, "
         "sum(dead_letters) as dead, sum(cost_usd) as cost from analytics.mart_pipeline_health",
     )
-    shown = metrics(page_of("health"))
+    page = page_of("health")
+    shown = metrics(page)
     assert shown["API calls"] == formatting.count(totals["calls"])
     assert shown["API errors"] == formatting.count(totals["errors"])
     assert shown["Worst daily p95 latency"] == formatting.millis(totals["p95"])
     assert shown["Dead letters"] == formatting.count(totals["dead"])
     assert shown["Cost"] == formatting.usd(totals["cost"])
+    # The demo quarantined one row and one value on D1, one page on D2 (tests/dbt_fixtures.py).
+    assert (shown["Quarantined rows"], shown["Quarantined pages"], shown["Field notes"]) == ("1", "1", "1")
+    # The demo's X breaker is open, Anthropic's closed (tests/dbt_fixtures.py).
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Skipped while open, probed after the cool-down: platform twitter (open)" in main
 
 
 def test_models_page_shows_agreement_with_the_reference_model(page_of, marts):

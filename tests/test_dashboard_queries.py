@@ -158,6 +158,17 @@ def check_totals(reader: MartReader) -> None:
     # API 0.004 (Feb 20) + 0.004 (D1) + 0.002 (D2) + 0.001 (D3); labels 0.006 + 0.002 + 0.003 + 0.001.
     assert math.isclose(health["api_cost_usd"], 0.011) and math.isclose(health["label_cost_usd"], 0.012)
 
+    quarantine = reader.read(queries.quarantine_daily("analytics", ALL_DAYS))
+    assert quarantine.rows() == [(D1, "twitter", 1, 0, 1), (D1 + timedelta(days=1), "bluesky", 0, 1, 0)]
+    twitter_only = Window(start=ALL_DAYS.start, end=ALL_DAYS.end, platforms=("twitter",))
+    assert reader.read(queries.quarantine_daily("analytics", twitter_only)).height == 1
+
+    breakers = reader.read(queries.circuit_breakers("analytics"))  # tripped first
+    assert breakers.select("kind", "name", "state", "calls_in_window").rows() == [
+        ("platform", "twitter", "open", 7),
+        ("provider", "anthropic", "closed", 2),
+    ]
+
     board = reader.read(queries.keyword_leaderboard("analytics", ALL_DAYS))
     rows = {(r["platform"], r["keyword"]): r for r in board.iter_rows(named=True)}
     # Cheapest true label first: user interviews 0.005 / 2, ux research 0.016 / 4, bluesky has none.

@@ -207,7 +207,7 @@ def check_keyword_performance(warehouse: Warehouse) -> None:
 def check_all(warehouse: Warehouse, build: DemoBuild) -> None:
     for run in (build.first_build, build.second_build):
         assert set(run.statuses.values()) <= {"success", "pass"}, run.log  # no error, failure or warning
-    assert len(build.first_build.statuses) == 17 + 72  # every model and data test
+    assert len(build.first_build.statuses) == 19 + 80  # every model and data test
     # The second run built exactly the four growing marts (and their tests), incrementally.
     built = sorted(uid for uid in build.second_build.statuses if uid.startswith("model."))
     assert built == sorted(f"model.scout.{mart}" for mart in MARTS if mart != "mart_model_comparison")
@@ -240,7 +240,7 @@ def test_marts_are_tables_and_staging_are_views_in_the_analytics_schema():
         )
     assert {name: kinds.get(name) for name in MARTS} == dict.fromkeys(MARTS, "BASE TABLE")
     staging = {name: kind for name, kind in kinds.items() if name.startswith("stg_")}
-    assert len(staging) == 12 and set(staging.values()) == {"VIEW"}
+    assert len(staging) == 14 and set(staging.values()) == {"VIEW"}
 
 
 def test_docs_generate_writes_the_site_with_mart_descriptions():
@@ -259,7 +259,9 @@ def test_docs_generate_writes_the_site_with_mart_descriptions():
         for source in manifest["sources"].values()
     }
     assert writers["api_calls"] == ["raw_searches"] and writers["dead_letters"] == ["llm_labels"]
-    assert len(writers) == 12
+    assert writers["quarantined_rows"] == ["profiles"]
+    assert writers["circuit_breakers"] == ["raw_searches"]
+    assert len(writers) == 14
 
 
 def test_source_freshness_reports_the_ledgers_as_stale():

@@ -34,7 +34,12 @@ def seeded(warehouse, sandbox):
 def label(warehouse, server, *, model=MODEL, max_batches=2, relabel=False, raise_on_error=True):
     models = {model_resource_key(a): LabelModel(alias=a) for a in MODEL_ALIASES}
     models[model_resource_key(model)] = LabelModel(
-        alias=model, api_key="sk-test-key-123", api_base=server.url, litellm_model="openai/fake", timeout_s=5
+        alias=model,
+        api_key="sk-test-key-123",
+        api_base=server.url,
+        litellm_model="openai/fake",
+        timeout_s=5,
+        retry_after_max_s=0.05,  # the fake server asks for 7 s; the cap keeps the test fast
     )
     return dg.materialize(
         assets(["llm_labels"]),
@@ -110,12 +115,15 @@ def test_malformed_output_stores_nothing_but_failures(seeded):
     assert failures["error"].str.contains("JSON|json").all()
 
 
-def test_rate_limit_asks_dagster_to_retry_and_keeps_earlier_batches(seeded):
+def test_rate_limit_is_retried_by_the_labeler_only_then_fails_the_step_once(seeded):
     with FakeLLMServer("rate_limited") as server:
         result = label(seeded, server, max_batches=1, raise_on_error=False)
+        calls = len(server.requests)
     assert not result.success
     events = [e.event_type_value for e in result.all_events]
-    assert "STEP_UP_FOR_RETRY" in events or "STEP_FAILURE" in events
+    assert "STEP_FAILURE" in events and "STEP_UP_FOR_RETRY" not in events, "no step retry on top"
+    assert calls == LabelModel(alias=MODEL).max_attempts, "the labeler's attempts, and no more"
+    # Nothing is stored for an outage: the units stay pending, no label failure counts against them.
     assert rows(seeded, "llm_labels").height == 0 and rows(seeded, "label_failures").height == 0
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from resources.models.litellm_labeler import LiteLLMLabeler, ModelConfigError, TransientModelError
+from resources.models.litellm_labeler import LiteLLMLabeler, ModelConfigError, ModelRetry, TransientModelError
 from resources.models.prompt import PROMPT_VERSION, build_messages
 from resources.models.registry import ModelSpec, load_model_registry
 from resources.models.validate import NOT_ANSWERED
@@ -31,6 +34,8 @@ BATCH = [
     ProfileForLabel("dave", "903124", "null", "true", 0),
 ]
 HONEST = {p.handle: rule_label(p.bio) for p in BATCH}
+# The labeler's own retries (the one layer that retries a model call), with millisecond backoffs.
+FAST_RETRY = ModelRetry(max_attempts=3, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
 
 
 @pytest.fixture
@@ -55,8 +60,9 @@ def _spec(url: str, **overrides) -> ModelSpec:
     return ModelSpec(**{**fields, **overrides})
 
 
-def _labeler(server: FakeLLMServer, **overrides) -> LiteLLMLabeler:
-    return LiteLLMLabeler(_spec(server.url, **overrides), api_key=API_KEY)
+def _labeler(server: FakeLLMServer, sleeps: list[float] | None = None, **overrides) -> LiteLLMLabeler:
+    sleep = sleeps.append if sleeps is not None else time.sleep
+    return LiteLLMLabeler(_spec(server.url, **overrides), api_key=API_KEY, retry=FAST_RETRY, sleep=sleep)
 
 
 def _by_handle(labels: list[Label]) -> dict[str, bool | None]:
@@ -116,32 +122,112 @@ def test_malformed_reply_fails_every_profile_with_a_preview(server: FakeLLMServe
 
 
 @pytest.mark.parametrize(("mode", "status"), [("rate_limited", 429), ("server_error", 503)])
-def test_rate_limit_and_overload_raise_transient_without_retrying(
+def test_rate_limit_and_overload_are_retried_by_the_labeler_only_then_raise_transient(
     server: FakeLLMServer, mode: str, status: int
 ) -> None:
     server.mode = mode
+    sleeps: list[float] = []
     with pytest.raises(TransientModelError) as caught:
-        _labeler(server).label(BATCH, AUDIENCE)
+        _labeler(server, sleeps).label(BATCH, AUDIENCE)
     assert caught.value.status_code == status and caught.value.alias == "fake-gpt"
-    assert len(server.requests) == 1  # litellm's own retries are off; Dagster/the queue retry
+    # Exactly max_attempts calls: litellm's own retries are off, and nothing above retries again.
+    assert len(server.requests) == FAST_RETRY.max_attempts
+    assert f"gave up after {FAST_RETRY.max_attempts} attempt(s)" in str(caught.value)
     if mode == "rate_limited":
         assert caught.value.retry_after_s == 7.0
+        assert sleeps == [7.0] * (FAST_RETRY.max_attempts - 1), "Retry-After is honoured between attempts"
+    else:
+        assert sleeps == [], "no Retry-After: only the (millisecond) backoff applies"
     _assert_no_key(str(caught.value))
 
 
-def test_slow_model_times_out_as_transient(server: FakeLLMServer) -> None:
+def test_retry_after_is_capped(server: FakeLLMServer) -> None:
+    server.mode = "rate_limited"  # asks for 7 s
+    sleeps: list[float] = []
+    retry = ModelRetry(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, retry_after_max_s=2.0)
+    labeler = LiteLLMLabeler(_spec(server.url), api_key=API_KEY, retry=retry, sleep=sleeps.append)
+    with pytest.raises(TransientModelError):
+        labeler.label(BATCH, AUDIENCE)
+    assert sleeps == [2.0] and len(server.requests) == 2
+
+
+def test_a_transient_failure_then_success_labels_the_batch(server: FakeLLMServer) -> None:
+    server.mode = "server_error"
+    original = server.reply_for
+
+    def heal_after_first(body, headers):
+        server.mode = "good" if len(server.requests) > 1 else "server_error"
+        return original(body, headers)
+
+    server.reply_for = heal_after_first  # type: ignore[method-assign]
+    result = _labeler(server).label(BATCH, AUDIENCE)
+    assert len(server.requests) == 2 and _by_handle(result.labels) == HONEST
+
+
+def test_slow_model_times_out_within_the_documented_worst_case(server: FakeLLMServer) -> None:
+    """Every attempt times out: max_attempts calls, and the batch ends within the worst case.
+
+    The bound (docs/operations.md) is max_attempts x timeout + (max_attempts - 1) x longest wait,
+    here 2 x 0.5 s + 1 x 0.005 s; 3 s of slack covers litellm's import and client set-up on a
+    loaded CI machine without hiding a missing timeout (the server would hold each call 30 s).
+    """
     server.mode, server.delay_s = "slow", 30.0
-    labeler = LiteLLMLabeler(_spec(server.url), timeout_s=0.5, api_key=API_KEY)
+    retry = ModelRetry(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
+    labeler = LiteLLMLabeler(_spec(server.url), timeout_s=0.5, api_key=API_KEY, retry=retry)
+    started = time.monotonic()
     with pytest.raises(TransientModelError, match="Timeout"):
         labeler.label(BATCH, AUDIENCE)
-    assert len(server.requests) == 1
+    elapsed = time.monotonic() - started
+    assert len(server.requests) == 2
+    assert elapsed <= retry.worst_case_s(0.5) + 3.0, elapsed
+
+
+class _DripHandler(BaseHTTPRequestHandler):
+    """Answers 200 at once, then the body one byte every 50 ms: every read succeeds, none finishes."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        try:
+            for _ in range(600):  # 30 s at most, so a broken deadline fails the test instead of hanging it
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:
+            pass  # the client hung up
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_model_that_drips_its_reply_is_cut_at_the_deadline() -> None:
+    """litellm's timeout bounds each read; the labeler's wall deadline bounds the whole answer."""
+    drip = ThreadingHTTPServer(("127.0.0.1", 0), _DripHandler)
+    drip.daemon_threads = True
+    threading.Thread(target=drip.serve_forever, args=(0.05,), daemon=True).start()
+    retry = ModelRetry(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
+    url = f"http://127.0.0.1:{drip.server_address[1]}/v1"
+    labeler = LiteLLMLabeler(_spec(url), timeout_s=0.5, api_key=API_KEY, retry=retry)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransientModelError, match="gave up after 2 attempt"):
+            labeler.label(BATCH, AUDIENCE)
+    finally:
+        drip.shutdown()
+        drip.server_close()
+    elapsed = time.monotonic() - started
+    # The worst case is 2 x (0.5 s + 1 s grace) + 0.005 s; the drip alone would last 30 s a call.
+    assert elapsed <= retry.worst_case_s(0.5) + 3.0, elapsed
 
 
 def test_unreachable_endpoint_is_transient() -> None:
     with socket.socket() as probe:  # a port nobody listens on once the probe closes
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    labeler = LiteLLMLabeler(_spec(f"http://127.0.0.1:{port}/v1"), api_key=API_KEY)
+    labeler = LiteLLMLabeler(_spec(f"http://127.0.0.1:{port}/v1"), api_key=API_KEY, retry=FAST_RETRY)
     # litellm reports a refused connection as InternalServerError("Connection error").
     with pytest.raises(TransientModelError, match="Connection error"):
         labeler.label(BATCH, AUDIENCE)

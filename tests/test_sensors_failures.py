@@ -14,7 +14,7 @@ import pytest
 
 from resources.models.litellm_labeler import TransientModelError
 from resources.platforms.search_page import PlatformError
-from resources.warehouse.errors import WarehouseLockedError
+from resources.warehouse.errors import WarehouseError, WarehouseLockedError
 from scout_assets.labeling.queue import pending_units
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_contract.tables import TABLES
@@ -68,6 +68,12 @@ def warehouse_locked():
     raise WarehouseLockedError("warehouse duckdb:///w.duckdb stayed locked by another process for 60s")
 
 
+def warehouse_unreachable():
+    raise WarehouseError(
+        "cannot connect to warehouse postgresql://scout@127.0.0.1:1/scout: connection refused"
+    )
+
+
 def bug():
     raise KeyError("handle")
 
@@ -92,10 +98,12 @@ def ended(instance, dagster_run) -> datetime:
 @pytest.mark.parametrize(
     ("raise_error", "policy", "kind"),
     [
-        (model_overloaded, None, FailureKind.TRANSIENT),  # RetryRequested exhausted
-        (platform_gave_up, None, FailureKind.TRANSIENT),  # HTTP 429 after the client's retries
+        # A model or platform that stayed unavailable through its client's retries: never re-run.
+        (model_overloaded, None, FailureKind.UNAVAILABLE),  # judged by the cause, not RetryRequested
+        (platform_gave_up, None, FailureKind.UNAVAILABLE),  # HTTP 429 after the client's retries
         (read_timeout, POLICY, FailureKind.TRANSIENT),  # a policy retried a timeout and ran out
         (warehouse_locked, None, FailureKind.TRANSIENT),
+        (warehouse_unreachable, None, FailureKind.TRANSIENT),
         (platform_refused, None, FailureKind.POISON),  # HTTP 401: not retryable
         (no_api_key, POLICY, FailureKind.POISON),  # exhausting a policy does not make it transient
         (bug, None, FailureKind.POISON),
@@ -119,14 +127,14 @@ def test_secrets_never_reach_the_recorded_error(instance, duckdb_warehouse, monk
 
 
 def test_a_transient_failure_schedules_a_retry_after_the_backoff(instance, duckdb_warehouse):
-    failed = run(instance, model_overloaded)
+    failed = run(instance, warehouse_locked)
     row = handle_run_failure(instance, failed, duckdb_warehouse, datetime.now(UTC), _Log())
     assert row["failure_kind"] == "transient" and row["action"] == "retry_scheduled" and row["attempt"] == 1
     assert row["retry_at"] - row["failed_at"] == timedelta(minutes=2)
 
 
 def test_the_last_attempt_is_not_retried(instance, duckdb_warehouse):
-    failed = run(instance, model_overloaded, tags={"scout/attempt": str(MAX_RUN_ATTEMPTS)})
+    failed = run(instance, warehouse_locked, tags={"scout/attempt": str(MAX_RUN_ATTEMPTS)})
     row = handle_run_failure(instance, failed, duckdb_warehouse, datetime.now(UTC), _Log())
     assert row["action"] == "gave_up" and row["retry_at"] is None
 
@@ -144,7 +152,7 @@ def test_retry_waits_for_the_backoff_then_relaunches_the_partition_once(instance
         "scout/draw_u": "0.100000",
         "scout/trigger": "label_queue_sensor",
     }
-    failed = run(instance, model_overloaded, tags=draw_tags)
+    failed = run(instance, warehouse_locked, tags=draw_tags)
     at = ended(instance, failed)
 
     early = retry_tick(instance, at + timedelta(minutes=1))
@@ -165,23 +173,27 @@ def test_retry_waits_for_the_backoff_then_relaunches_the_partition_once(instance
 
 
 def test_the_backoff_doubles_with_each_attempt(instance):
-    failed = run(instance, platform_gave_up, job="scout_main", key=MAIN_KEY, tags={"scout/attempt": "2"})
+    failed = run(instance, warehouse_locked, job="scout_main", key=MAIN_KEY, tags={"scout/attempt": "2"})
     at = ended(instance, failed)
     assert not retry_tick(instance, at + timedelta(minutes=3, seconds=59)).run_requests
     [request] = retry_tick(instance, at + timedelta(minutes=4)).run_requests
     assert request.tags["scout/attempt"] == "3" and request.job_name == "scout_main"
 
 
-def test_poison_last_attempts_and_other_jobs_are_not_retried(instance):
+def test_poison_unavailable_last_attempts_and_other_jobs_are_not_retried(instance):
     poison = run(instance, bug)
-    last = run(instance, model_overloaded, tags={"scout/attempt": str(MAX_RUN_ATTEMPTS)})
+    last = run(instance, warehouse_locked, tags={"scout/attempt": str(MAX_RUN_ATTEMPTS)})
+    # A model or platform outage: its client already retried; a run retry would multiply that.
+    outage = run(instance, model_overloaded)
+    platform_down = run(instance, platform_gave_up, job="scout_main", key=MAIN_KEY)
     other = stand_in_run(instance, "not_a_scout_job", MAIN_KEY, read_timeout)
-    at = max(ended(instance, poison), ended(instance, last))
+    at = max(ended(instance, r) for r in (poison, last, outage, platform_down))
     result = retry_tick(instance, at + timedelta(hours=1))
     assert not result.run_requests
     text = result.skip_reason.skip_message
     assert f"run {poison.run_id}: poison" in text
     assert f"run {last.run_id}: transient, but attempt {MAX_RUN_ATTEMPTS} was the last" in text
+    assert f"run {outage.run_id}: unavailable" in text and f"run {platform_down.run_id}: unavailable" in text
     assert other.run_id not in text
 
 
@@ -243,9 +255,19 @@ def test_transient_failures_never_dead_letter(instance, queue):
     warehouse, _ = queue
     for _ in range(3):
         row = handle_run_failure(
-            instance, run(instance, model_overloaded), warehouse, datetime.now(UTC), _Log()
+            instance, run(instance, warehouse_locked), warehouse, datetime.now(UTC), _Log()
         )
         assert row["action"] == "retry_scheduled"
+    assert dead(warehouse).height == 1
+
+
+def test_model_outages_are_recorded_never_retried_nor_dead_lettered(instance, queue):
+    warehouse, _ = queue
+    for _ in range(3):
+        row = handle_run_failure(
+            instance, run(instance, model_overloaded), warehouse, datetime.now(UTC), _Log()
+        )
+        assert (row["failure_kind"], row["action"], row["retry_at"]) == ("unavailable", "recorded", None)
     assert dead(warehouse).height == 1
 
 
@@ -270,7 +292,7 @@ def test_the_documented_requeue_sql_puts_dead_letters_back_in_the_queue(warehous
     RUN_FAILURES_TABLE not in TABLES, reason="schema.py does not declare the run_failures table yet (lead)"
 )
 def test_every_failure_is_recorded_in_the_run_failures_table(instance, duckdb_warehouse):
-    transient = run(instance, platform_gave_up, job="scout_main", key=MAIN_KEY)
+    transient = run(instance, warehouse_locked, job="scout_main", key=MAIN_KEY)
     poison = run(instance, bug)
     for failed in (transient, poison):
         run_failure_sensor(sensor_context(instance, failed, duckdb_warehouse))

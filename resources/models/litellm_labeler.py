@@ -5,10 +5,15 @@ per element by ``validate``, tokens from the response's ``usage``, cost from the
 prices, latency measured around the call.
 
 Errors are split by what should happen next:
-- Worth retrying later (HTTP 429, timeouts, connection errors, 5xx): raise
-  :class:`TransientModelError`. litellm's own retries are off (``num_retries=0``) so that one
-  place owns retrying: Dagster's ``RetryPolicy`` on the asset, or the queue on the next cycle.
-  Swallowing these into an empty result would turn an outage into a "successful" run.
+- Worth retrying (HTTP 429, timeouts, connection errors, 5xx): this labeler is the one layer
+  that retries a model call. It tries ``max_attempts`` times in all, with stamina's exponential
+  backoff, or the provider's ``Retry-After`` (capped at ``retry_after_max_s``) when it sends
+  one; litellm's own retries are off (``num_retries=0``) and neither the asset step nor the run
+  is retried for a model error. When every attempt failed it raises
+  :class:`TransientModelError`. Swallowing that into an empty result would turn an outage into
+  a "successful" run. Each attempt is also cut at ``timeout_s`` + 1 s of wall time, whatever
+  the provider does (``_within``). Worst case for one batch (docs/operations.md, "Limits and
+  retries"): ``max_attempts * (timeout_s + 1) + (max_attempts - 1) * max(backoff_max_s, retry_after_max_s)``.
 - Anything else the provider rejects (bad request, auth, content policy, ...): a result where
   every profile of the batch is a failure carrying the error, so it is recorded and visible.
 - A missing API key variable: :class:`ModelConfigError`, before any call.
@@ -19,8 +24,12 @@ from every error text we produce.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import stamina
 
 from resources.models.litellm_import import import_litellm
 from resources.models.prompt import PROMPT_VERSION, build_messages
@@ -73,15 +82,89 @@ def _retry_after(exc: Exception) -> float | None:
     return None
 
 
-class LiteLLMLabeler:
-    """Labels batches with one registry model through ``litellm.completion``."""
+@dataclass(frozen=True)
+class ModelRetry:
+    """How hard one batch is tried: attempts in all, backoff between them, cap on a server's wait."""
 
-    def __init__(self, spec: ModelSpec, *, timeout_s: float | None = None, api_key: str | None = None):
+    max_attempts: int = 3
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    backoff_jitter_s: float = 1.0
+    retry_after_max_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+
+    def worst_case_s(self, timeout_s: float) -> float:
+        """The longest one ``label`` call can take: every attempt hits its deadline, every wait is maximal."""
+        wait = max(self.backoff_max_s, self.retry_after_max_s)
+        return self.max_attempts * (timeout_s + DEADLINE_GRACE_S) + (self.max_attempts - 1) * wait
+
+
+# A call still running this long after ``timeout_s`` is abandoned: litellm's timeout bounds each
+# network read, not the whole answer, so a provider that drips its reply would otherwise hold the
+# batch for as long as it likes. The grace lets litellm's own timeout fire first when it can.
+DEADLINE_GRACE_S = 1.0
+
+
+class _CallDeadline(Exception):
+    """The model call did not finish within its deadline."""
+
+
+def _within(seconds: float, call: Callable[[], object]):
+    """``call()`` on a daemon thread, given up after ``seconds``; its result or its exception.
+
+    An abandoned call keeps its thread until the provider answers or closes (its socket
+    timeout still applies per read); it is a daemon, so it never holds the process open.
+    """
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="scout-model-call", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _CallDeadline(f"Timeout: no complete answer within the {seconds:g}s deadline")
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
+
+
+def _retry_hook(exc: Exception) -> bool | float:
+    """stamina: retry a TransientModelError; 0.0 when we sleep the provider's wait ourselves."""
+    if isinstance(exc, TransientModelError):
+        return 0.0 if exc.retry_after_s is not None else True
+    return False
+
+
+class LiteLLMLabeler:
+    """Labels batches with one registry model through ``litellm.completion``.
+
+    ``sleep`` is only for honouring a provider's Retry-After (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        timeout_s: float | None = None,
+        api_key: str | None = None,
+        retry: ModelRetry | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if spec.is_local:
             raise ModelConfigError(f"model {spec.alias!r} is local; it has no litellm endpoint")
         self.spec = spec
         self.alias = spec.alias
         self.timeout_s = timeout_s if timeout_s is not None else spec.timeout_s
+        self.retry = retry or ModelRetry()
+        self._sleep = sleep
         self._key = api_key or ""  # given by the resource (EnvVar) or the CLI; never logged
 
     def _api_key(self) -> str:
@@ -113,9 +196,78 @@ class LiteLLMLabeler:
             status is not None and (status in _TRANSIENT_STATUS or status >= 500)
         ):
             message = self._scrub(f"{type(exc).__name__}: {exc}", api_key)
+            wait = _retry_after(exc)
             raise TransientModelError(
-                self.alias, message, status_code=status, retry_after_s=_retry_after(exc)
+                self.alias,
+                message,
+                status_code=status,
+                retry_after_s=None if wait is None else min(max(wait, 0.0), self.retry.retry_after_max_s),
             ) from None
+
+    def _complete(self, litellm, messages: list, api_key: str, size: int):
+        """One chat completion, retried here (and only here) while the failure is transient.
+
+        Raises ``TransientModelError`` naming the attempts once they are spent; any other
+        provider error is raised at once (the caller turns it into failures of the batch).
+        """
+        retry = self.retry
+        pending_wait: float | None = None
+        attempts = 0
+        try:
+            for attempt in stamina.retry_context(
+                on=_retry_hook,
+                attempts=retry.max_attempts,
+                timeout=None,  # bounded by attempts: a wall-clock budget would cut Retry-After waits
+                wait_initial=retry.backoff_initial_s,
+                wait_max=retry.backoff_max_s,
+                wait_jitter=retry.backoff_jitter_s,
+                wait_exp_base=2,
+            ):
+                with attempt:
+                    if pending_wait:
+                        self._sleep(pending_wait)
+                    pending_wait = None
+                    attempts = attempt.num
+                    try:
+                        return _within(
+                            self.timeout_s + DEADLINE_GRACE_S,
+                            lambda: litellm.completion(
+                                model=self.spec.litellm_model,
+                                messages=messages,
+                                max_tokens=self.spec.max_tokens,
+                                api_key=api_key,
+                                api_base=self.spec.api_base,
+                                timeout=self.timeout_s,
+                                num_retries=0,
+                                max_retries=0,
+                            ),
+                        )
+                    except _CallDeadline as late:
+                        transient = TransientModelError(self.alias, str(late))
+                        logger.warning(
+                            "model %s: batch of %d, attempt %d: %s", self.alias, size, attempt.num, late
+                        )
+                        raise transient from None
+                    except Exception as exc:
+                        try:
+                            self._raise_if_transient(exc, api_key)
+                        except TransientModelError as transient:
+                            pending_wait = transient.retry_after_s
+                            logger.warning(
+                                "model %s: batch of %d, attempt %d of at most %d failed: %s",
+                                self.alias, size, attempt.num, retry.max_attempts, transient,
+                            )  # fmt: skip
+                            raise
+                        raise
+        except TransientModelError as last:
+            message = str(last).removeprefix(f"model {self.alias!r}: ")
+            raise TransientModelError(
+                self.alias,
+                f"gave up after {attempts} attempt(s): {message}",
+                status_code=last.status_code,
+                retry_after_s=last.retry_after_s,
+            ) from None
+        raise AssertionError("unreachable: stamina either returns, or raises the last failure")
 
     def label(self, batch: Sequence[ProfileForLabel], audience: Audience) -> LabelBatchResult:
         """Label one batch; see the module docstring for how failures surface."""
@@ -127,19 +279,11 @@ class LiteLLMLabeler:
         messages = build_messages(batch, audience)
         started = time.perf_counter()
         try:
-            response = litellm.completion(
-                model=self.spec.litellm_model,
-                messages=messages,
-                max_tokens=self.spec.max_tokens,
-                api_key=api_key,
-                api_base=self.spec.api_base,
-                timeout=self.timeout_s,
-                num_retries=0,
-                max_retries=0,
-            )
+            response = self._complete(litellm, messages, api_key, len(batch))
+        except TransientModelError:
+            raise
         except Exception as exc:
             result.latency_ms = (time.perf_counter() - started) * 1000
-            self._raise_if_transient(exc, api_key)
             error = self._scrub(f"provider error {type(exc).__name__}: {exc}", api_key)
             logger.warning("model %s: batch of %d failed: %s", self.alias, len(batch), error)
             handles = dict.fromkeys(profile.handle for profile in batch)

@@ -36,6 +36,14 @@ class LabelModel(dg.ConfigurableResource):
         default=None, description="Override the litellm model id, e.g. 'openai/<name>' behind a gateway."
     )
     timeout_s: float | None = Field(default=None, description="Override the model's request timeout.")
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts per batch, first try included (the labeler is the one retry layer).",
+    )
+    retry_after_max_s: float = Field(
+        default=60.0, ge=0, description="Ceiling of a wait the provider asks for (Retry-After)."
+    )
 
     _labeler: Labeler | None = PrivateAttr(default=None)
 
@@ -61,7 +69,10 @@ class LabelModel(dg.ConfigurableResource):
 
                 self._labeler = LocalMiniLMLabeler()
             else:
-                from resources.models.litellm_labeler import LiteLLMLabeler
+                from resources.models.litellm_labeler import LiteLLMLabeler, ModelRetry
 
-                self._labeler = LiteLLMLabeler(spec, timeout_s=self.timeout_s, api_key=self.api_key)
+                retry = ModelRetry(max_attempts=self.max_attempts, retry_after_max_s=self.retry_after_max_s)
+                self._labeler = LiteLLMLabeler(
+                    spec, timeout_s=self.timeout_s, api_key=self.api_key, retry=retry
+                )
         return self._labeler

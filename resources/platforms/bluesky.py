@@ -20,7 +20,7 @@ from pydantic import Field
 from resources.platforms.bluesky_wire import BlueskySearchPage, parse_bluesky_profiles, parse_bluesky_search
 from resources.platforms.http_client import CallScope
 from resources.platforms.platform_resource import PlatformSearchResource, sandbox_base_url
-from resources.platforms.search_page import CallRecord, SearchPage, attach_calls, new_call_id
+from resources.platforms.search_page import CallRecord, PlatformError, SearchPage, attach_calls, new_call_id
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 SEARCH_PATH = "/xrpc/app.bsky.actor.searchActors"
@@ -63,7 +63,7 @@ class BlueskySearch(PlatformSearchResource):
     def search(self, keyword: str, cursor: str | None = None, *, request_id: str | None = None) -> SearchPage:
         """Fetch and hydrate one page of actors matching ``keyword`` (cursor None = first page).
 
-        Raises ``PlatformError`` or the parsers' ``PayloadError``; both carry ``.calls`` with
+        Raises a ``PlatformError`` subclass (typed by ``ErrorKind``) carrying ``.calls`` with
         the records of every call made for this page, search and hydration alike.
         """
         params = self._search_params(keyword, cursor, keyword_param="q", size_param="limit")
@@ -73,8 +73,9 @@ class BlueskySearch(PlatformSearchResource):
             SEARCH_PATH,
             params,
             scope=scope,
-            parse=lambda body: parse_bluesky_search(body, keyword),
+            parse=lambda body: parse_bluesky_search(body, keyword, fail_if_no_row_readable=True),
             count=lambda page: len(page.actors),
+            max_results=self.row_limit,
         )
         page: BlueskySearchPage = found.value
         calls: list[CallRecord] = list(found.calls)
@@ -104,10 +105,13 @@ class BlueskySearch(PlatformSearchResource):
                     PROFILES_PATH,
                     [("actors", did) for did in batch],
                     scope=scope,
-                    parse=lambda body: parse_bluesky_profiles(body, scope.keyword),
-                    count=len,
+                    parse=lambda body: parse_bluesky_profiles(
+                        body, scope.keyword, fail_if_no_row_readable=True
+                    ),
+                    count=lambda profiles: len(profiles.views),
+                    max_results=len(batch),  # never more profiles than DIDs asked for
                 )
-            except Exception as error:  # PlatformError / PayloadError: report the earlier calls too
+            except PlatformError as error:  # report the earlier calls of the page too
                 attach_calls(error, calls)
                 raise
             calls.extend(hydrated.calls)

@@ -21,14 +21,18 @@ approximates an X column:
 - ``can_dm`` is True for ``associated.chat.allowIncoming == "all"``, False for ``"none"``,
   ``None`` otherwise (``"following"`` depends on who is asking).
 - ``created_at`` comes from ``createdAt``, else ``indexedAt``. ``createdAt`` is written by the
-  user's own client into their profile record, so a value that is a string but not a date we
-  can represent (e.g. year 0) falls back to ``indexedAt`` instead of failing the whole page; a
-  non-string value is still a shape error.
+  user's own client into their profile record, so a value that is not a date we can represent
+  (e.g. year 0) falls back to ``indexedAt``, with a field note.
+
+Quarantine rows, not pages (``quarantine.py``): a view that is not an object or lacks a usable
+``did`` or ``handle`` is quarantined with its path and reason while the other actors are kept;
+a value that cannot be read is ``None`` with a field note (``row_reader.py``); text is cleaned
+once, here (``text.py``). Only an envelope that is not a page raises ``PayloadError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,15 +41,21 @@ from resources.platforms.payload import (
     child_path,
     decode_json_body,
     normalize_string,
-    parse_timestamp_text,
-    read_int,
-    read_str,
-    read_timestamp,
+    read_cursor,
     require_list,
     require_mapping,
     require_str,
 )
-from scout_contract.errors import PayloadContext
+from resources.platforms.quarantine import (
+    ParsedRows,
+    Quarantined,
+    read_rows,
+    require_a_readable_row,
+    unreadable_row,
+)
+from resources.platforms.row_reader import RowReader
+from resources.platforms.text import identity_problem
+from scout_contract.errors import PayloadContext, PayloadError
 from scout_contract.tables import PROFILE_COLUMNS
 
 PLATFORM = "bluesky"
@@ -56,18 +66,56 @@ _COLUMN_ORDER = tuple(name for name, _ in PROFILE_COLUMNS)
 
 @dataclass(frozen=True)
 class BlueskySearchPage:
-    """One searchActors page: the validated profileView objects and the opaque next cursor."""
+    """One searchActors page: the readable profileView objects, the opaque next cursor, the
+    quarantine entries of the unreadable ones, and each readable actor's position in the body."""
 
     actors: list[dict]
     cursor: str | None
+    quarantined: tuple[Quarantined, ...] = ()
+    indexes: tuple[int, ...] | None = None  # None: 0, 1, 2 ... (nothing was quarantined)
+
+
+@dataclass(frozen=True)
+class BlueskyProfiles:
+    """The readable profileViewDetailed objects of one getProfiles body, their paths, and the
+    quarantine entries of the unreadable ones."""
+
+    views: list[dict]
+    quarantined: tuple[Quarantined, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+def _identity(value: Any, field: str, ctx: PayloadContext) -> str:
+    """A DID or handle: a non-blank string stored exactly as sent, or the view's error."""
+    text = require_str(value, field, ctx)
+    problem = identity_problem(text)
+    if problem:
+        raise ctx.error(field, problem)
+    return text
 
 
 def _checked_view(view: Any, path: str, ctx: PayloadContext) -> dict:
     """A profile view as a plain dict, after checking the two keys the lexicon requires."""
     view = require_mapping(view, path or "<body>", ctx)
-    require_str(view.get("did"), child_path(path, "did"), ctx)
-    require_str(view.get("handle"), child_path(path, "handle"), ctx)
+    _identity(view.get("did"), child_path(path, "did"), ctx)
+    _identity(view.get("handle"), child_path(path, "handle"), ctx)
     return dict(view)
+
+
+def _checked_views(
+    items: Sequence[Any], paths: Sequence[str], ctx: PayloadContext
+) -> tuple[list[dict], list[int], list[Quarantined]]:
+    """The readable views with their positions, and a quarantine entry for each other one."""
+    views: list[dict] = []
+    positions: list[int] = []
+    bad: list[Quarantined] = []
+    for i, (item, path) in enumerate(zip(items, paths, strict=True)):
+        try:
+            views.append(_checked_view(item, path, ctx))
+            positions.append(i)
+        except PayloadError as error:
+            bad.append(unreadable_row(i, error, path, item))
+    return views, positions, bad
 
 
 def _missing_list_detail(body: Mapping) -> str:
@@ -77,29 +125,39 @@ def _missing_list_detail(body: Mapping) -> str:
     return f"is missing (top-level keys: {sorted(str(k) for k in body)[:8]})"
 
 
-def parse_bluesky_search(payload: Mapping | str | bytes, keyword: str) -> BlueskySearchPage:
+def parse_bluesky_search(
+    payload: Mapping | str | bytes, keyword: str, *, fail_if_no_row_readable: bool = False
+) -> BlueskySearchPage:
     """The actors and cursor of one ``searchActors`` response.
 
     The cursor is opaque (``"25"`` today, ``".7::handle"`` in 2023); absent, ``null`` or empty
-    means the last page. A page shorter than ``limit`` may still have a cursor.
+    means the last page. A page shorter than ``limit`` may still have a cursor. Unreadable
+    actors are quarantined; with ``fail_if_no_row_readable`` (the client's rule for a fresh
+    page) a page whose actors are all unreadable raises instead.
     """
     ctx = PayloadContext(PLATFORM, keyword)
     body = decode_json_body(payload, ctx)
     if body.get("actors") is None:
         raise ctx.error("actors", _missing_list_detail(body))
     actors = require_list(body["actors"], "actors", ctx)
-    cursor = read_str(body.get("cursor"), "cursor", ctx) or None
+    cursor = read_cursor(body.get("cursor"), "cursor", ctx)
+    views, positions, bad = _checked_views(actors, [f"actors[{i}]" for i in range(len(actors))], ctx)
+    if fail_if_no_row_readable:
+        require_a_readable_row(len(views), bad, ctx)
     return BlueskySearchPage(
-        actors=[_checked_view(actor, f"actors[{i}]", ctx) for i, actor in enumerate(actors)],
-        cursor=cursor,
+        actors=views, cursor=cursor, quarantined=tuple(bad), indexes=tuple(positions) if bad else None
     )
 
 
-def parse_bluesky_profiles(payload: Mapping | str | bytes, keyword: str) -> list[dict]:
+def parse_bluesky_profiles(
+    payload: Mapping | str | bytes, keyword: str, *, fail_if_no_row_readable: bool = False
+) -> BlueskyProfiles:
     """The profileViewDetailed objects of a ``getProfiles`` or ``getProfile`` response.
 
     Accepts ``{"profiles": [...]}``, a bare getProfile object, and either of those under a
     ``{"response": ...}`` wrapper (the shape of the AppView test snapshots in the fixtures).
+    Unreadable views are quarantined, or, with ``fail_if_no_row_readable``, fail the body when
+    none is readable.
     """
     ctx = PayloadContext(PLATFORM, keyword)
     body = decode_json_body(payload, ctx)
@@ -109,11 +167,16 @@ def parse_bluesky_profiles(payload: Mapping | str | bytes, keyword: str) -> list
         body = require_mapping(body["response"], path, ctx)
     if "profiles" in body:
         where = child_path(path, "profiles")
-        profiles = require_list(body["profiles"], where, ctx)
-        return [_checked_view(view, f"{where}[{i}]", ctx) for i, view in enumerate(profiles)]
-    if "did" in body or "handle" in body:
-        return [_checked_view(body, path, ctx)]
-    raise ctx.error(child_path(path, "profiles"), _missing_list_detail(body))
+        items = require_list(body["profiles"], where, ctx)
+        paths = [f"{where}[{i}]" for i in range(len(items))]
+    elif "did" in body or "handle" in body:
+        items, paths = [body], [path]
+    else:
+        raise ctx.error(child_path(path, "profiles"), _missing_list_detail(body))
+    views, positions, bad = _checked_views(items, paths, ctx)
+    if fail_if_no_row_readable:
+        require_a_readable_row(len(views), bad, ctx)
+    return BlueskyProfiles(views=views, quarantined=tuple(bad), paths=tuple(paths[i] for i in positions))
 
 
 class _Views:
@@ -134,14 +197,13 @@ class _Views:
         return (None if value is None else require_mapping(value, path, self.ctx)), path
 
 
-def _created_at(views: _Views, ctx: PayloadContext) -> datetime | None:
+def _created_at(views: _Views, reader: RowReader) -> datetime | None:
     created, path = views.get("createdAt")
-    text = read_str(created, path, ctx)
-    if text is not None:
-        parsed = parse_timestamp_text(text)
+    if created is not None:
+        parsed = reader.timestamp(created, path, outcome="indexedAt used instead")
         if parsed is not None:
             return parsed
-    return read_timestamp(*views.get("indexedAt"), ctx)
+    return reader.timestamp(*views.get("indexedAt"))
 
 
 def _possibly_sensitive(views: _Views, ctx: PayloadContext) -> bool | None:
@@ -150,50 +212,75 @@ def _possibly_sensitive(views: _Views, ctx: PayloadContext) -> bool | None:
         return None
     for i, label in enumerate(require_list(labels, path, ctx)):
         label = require_mapping(label, f"{path}[{i}]", ctx)
-        value = read_str(label.get("val"), f"{path}[{i}].val", ctx)
-        if value in SENSITIVE_LABELS and label.get("neg") is not True:
+        value = label.get("val")
+        if isinstance(value, str) and value in SENSITIVE_LABELS and label.get("neg") is not True:
             return True
     return False
 
 
-def _verified(views: _Views, ctx: PayloadContext) -> bool | None:
+def _verified(views: _Views, reader: RowReader) -> bool | None:
     verification, path = views.mapping("verification")
     if verification is None:
         return None
-    return read_str(verification.get("verifiedStatus"), f"{path}.verifiedStatus", ctx) == "valid"
+    sent = verification.get("verifiedStatus")
+    status = reader.string(sent, f"{path}.verifiedStatus")
+    return None if status is None and sent is not None else status == "valid"
 
 
-def _can_dm(views: _Views, ctx: PayloadContext) -> bool | None:
+def _can_dm(views: _Views, ctx: PayloadContext, reader: RowReader) -> bool | None:
     associated, path = views.mapping("associated")
     if associated is None or associated.get("chat") is None:
         return None
     chat = require_mapping(associated["chat"], f"{path}.chat", ctx)
-    allow = read_str(chat.get("allowIncoming"), f"{path}.chat.allowIncoming", ctx)
+    allow = reader.string(chat.get("allowIncoming"), f"{path}.chat.allowIncoming")
     return _CHAT_CAN_DM.get(allow) if allow is not None else None
 
 
-def _row(actor: Mapping, actor_path: str, detail: tuple[Mapping, str] | None, ctx: PayloadContext) -> dict:
+def _default_profile_image(views: _Views, reader: RowReader) -> bool | None:
+    value, path = views.get("avatar")
+    if value is not None and not isinstance(value, str):
+        reader.string(value, path)  # notes the wrong type: unknown rather than "no avatar"
+        return None
+    return not value
+
+
+def _flag(read, reader: RowReader, *args) -> bool | None:
+    """A flag derived from a nested block: a block of the wrong shape makes it unknown, noted."""
+    try:
+        return read(*args)
+    except PayloadError as error:
+        reader.unreadable(error)
+        return None
+
+
+def _row(
+    actor: Mapping,
+    actor_path: str,
+    detail: tuple[Mapping, str] | None,
+    ctx: PayloadContext,
+    reader: RowReader,
+) -> dict:
     views = _Views([detail, (actor, actor_path)] if detail else [(actor, actor_path)], ctx)
-    handle = require_str(*views.get("handle"), ctx)
-    display_name = read_str(*views.get("displayName"), ctx)
+    handle = _identity(*views.get("handle"), ctx)
+    display_name = reader.text(*views.get("displayName"), "name")
 
     def count(key: str) -> int | None:
         # Only profileViewDetailed carries counts; without it they are unknown, not zero.
         if detail is None:
             return None
         view, path = detail
-        return read_int(view.get(key), f"{path}.{key}", ctx)
+        return reader.count(view.get(key), f"{path}.{key}")
 
-    verified = _verified(views, ctx)
+    verified = _flag(_verified, reader, views, reader)
     row = {
         "platform": PLATFORM,
         "platform_id": actor["did"],
         "handle": handle,
         "name": display_name if display_name and display_name.strip() else handle,
-        "bio": normalize_string(read_str(*views.get("description"), ctx)),
+        "bio": normalize_string(reader.text(*views.get("description"), "bio")),
         "location": None,
         "category": None,
-        "created_at": _created_at(views, ctx),
+        "created_at": _created_at(views, reader),
         "followers": count("followersCount"),
         "following": count("followsCount"),
         "statuses": count("postsCount"),
@@ -203,34 +290,48 @@ def _row(actor: Mapping, actor_path: str, detail: tuple[Mapping, str] | None, ct
         "verified": verified,
         "blue_verified": verified,
         "default_profile": None,
-        "default_profile_image": not read_str(*views.get("avatar"), ctx),
-        "possibly_sensitive": _possibly_sensitive(views, ctx),
-        "can_dm": _can_dm(views, ctx),
+        "default_profile_image": _default_profile_image(views, reader),
+        "possibly_sensitive": _flag(_possibly_sensitive, reader, views, ctx),
+        "can_dm": _flag(_can_dm, reader, views, ctx, reader),
         "protected": None,
         "source_shape": PLATFORM,
     }
     return {column: row[column] for column in _COLUMN_ORDER}
 
 
-def merge_bluesky(actors: list[Mapping], detailed: list[Mapping], keyword: str) -> list[dict]:
+def merge_bluesky(
+    actors: Sequence[Any],
+    detailed: Sequence[Any],
+    keyword: str,
+    *,
+    actor_indexes: Sequence[int] | None = None,
+    detail_paths: Sequence[str] | None = None,
+) -> ParsedRows:
     """One ``PROFILE_COLUMNS`` row per distinct actor (by DID, first wins), in search order.
 
     ``detailed`` (getProfiles views) enriches the actor with the same DID: its counts are used
     and its fields win over the search view's. A detailed view whose DID is not among
     ``actors`` is ignored, so hydration can never add an account to a search page; to
-    normalize getProfiles alone, pass the same list as both arguments. Error paths read
-    ``actors[i]...`` / ``profiles[j]...`` by position in the given lists.
+    normalize getProfiles alone, pass the same list as both arguments. Paths read
+    ``actors[i]...`` / ``profiles[j]...`` by position in the given lists, unless
+    ``actor_indexes`` (positions in the search body) and ``detail_paths`` say otherwise.
+    Unreadable views are quarantined, unreadable values noted, as everywhere.
     """
     ctx = PayloadContext(PLATFORM, keyword)
+    paths = (
+        list(detail_paths) if detail_paths is not None else [f"profiles[{j}]" for j in range(len(detailed))]
+    )
+    views, positions, bad = _checked_views(detailed, paths, ctx)
     by_did: dict[str, tuple[dict, str]] = {}
-    for j, view in enumerate(detailed):
-        path = f"profiles[{j}]"
-        checked = _checked_view(view, path, ctx)
-        by_did.setdefault(checked["did"], (checked, path))
-    rows: dict[str, dict] = {}
-    for i, actor in enumerate(actors):
-        path = f"actors[{i}]"
+    for view, position in zip(views, positions, strict=True):
+        by_did.setdefault(view["did"], (view, paths[position]))
+    indexes = list(actor_indexes) if actor_indexes is not None else list(range(len(actors)))
+
+    def read(actor: Any, path: str, notes: dict[str, str]) -> dict:
         checked = _checked_view(actor, path, ctx)
-        if checked["did"] not in rows:
-            rows[checked["did"]] = _row(checked, path, by_did.get(checked["did"]), ctx)
-    return list(rows.values())
+        return _row(checked, path, by_did.get(checked["did"]), ctx, RowReader(ctx, notes))
+
+    parsed = read_rows(
+        ((actor, f"actors[{i}]") for actor, i in zip(actors, indexes, strict=True)), read, indexes
+    )
+    return ParsedRows(parsed.rows, (*parsed.quarantined, *bad))

@@ -15,7 +15,10 @@ strict, because a silent coercion would hide an API change until it corrupted sc
 - timestamps accept X's legacy ``Wed Oct 10 20:19:24 +0000 2018`` and ISO-8601, and come back
   as naive UTC datetimes (the warehouse ``timestamp`` type is UTC without a time zone).
 
-Every failure is a :class:`PayloadError` naming the field path.
+Every failure is a :class:`PayloadError` naming the field path. Inside a profile row the parsers
+read values through ``row_reader.RowReader``, which tries these readers first, then the known
+lenient forms (``"1.2K"``, ``"1,234"``, ``"true"``, epoch numbers), and otherwise keeps the row
+with the value unknown and this module's reason noted: strict here, never fatal for a row.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from resources.platforms.text import unsafe_character
 from scout_contract.errors import PayloadContext
 
 # Backslash, both quote characters, the comma, C0 controls and DEL are deleted (not replaced
@@ -39,6 +43,7 @@ _PREVIEW_CHARS = 120
 # Long opaque tokens in a body preview are masked: a misbehaving proxy could echo a key back.
 _OPAQUE_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+_INT64_MAX = 2**63 - 1  # the warehouse `int` column
 
 
 def child_path(path: str, key: str) -> str:
@@ -93,6 +98,8 @@ def decode_json_body(payload: Mapping | str | bytes, ctx: PayloadContext) -> Map
             f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
             f"starts with `{body_preview(payload)}`",
         ) from None
+    except RecursionError:
+        raise ctx.error("<body>", "nests arrays or objects too deeply to be a page") from None
     if not isinstance(decoded, Mapping):
         raise ctx.error("<body>", f"must be a JSON object, got {type(decoded).__name__}")
     return decoded
@@ -145,7 +152,22 @@ def read_int(value: Any, field: str, ctx: PayloadContext, *, minimum: int | None
         value = int(value)
     if minimum is not None and value < minimum:
         raise ctx.error(field, f"must be at least {minimum}, got {value}")
+    if abs(value) > _INT64_MAX:
+        raise ctx.error(field, f"must fit in 64 bits, got {value:.3e}")
     return value
+
+
+def read_cursor(value: Any, field: str, ctx: PayloadContext) -> str | None:
+    """The next-page cursor: a string, or ``None`` when absent, ``null`` or empty (the last page).
+
+    A cursor goes back to the platform and into the ledger verbatim, so one holding a lone
+    surrogate or a control character cannot be used: that is an error for the page.
+    """
+    cursor = read_str(value, field, ctx) or None
+    unsafe = unsafe_character(cursor) if cursor else None
+    if unsafe:
+        raise ctx.error(field, f"contains {unsafe}, which no cursor can carry")
+    return cursor
 
 
 def read_bool(value: Any, field: str, ctx: PayloadContext) -> bool | None:

@@ -1,6 +1,6 @@
 """What every platform search resource shares: config fields, the client's lifecycle, test hooks.
 
-A platform resource is plain config (base URL, pacing, retry budget) plus one
+A platform resource is plain config (base URL, pacing, retry budget, hard limits) plus one
 ``PlatformHttpClient`` that lives for one Dagster run: made in ``setup_for_execution``,
 closed in ``teardown_after_execution``. Outside Dagster (the ``scout`` CLI, tests) use it as a
 context manager; a resource that is used without either opens its client on first use and
@@ -10,6 +10,7 @@ closes it when the process drops it.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import ClassVar, Self
@@ -17,7 +18,13 @@ from typing import ClassVar, Self
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from resources.platforms.http_client import JsonResponse, PlatformHttpClient, RetrySettings
+from resources.platforms.http_client import (
+    JsonResponse,
+    PlatformHttpClient,
+    RequestLimits,
+    RetrySettings,
+    worst_case_seconds,
+)
 from resources.platforms.rate_gate import RateGate, shared_rate_gate
 from resources.platforms.search_page import CallRecord, SearchPage, ids_hash
 
@@ -78,7 +85,23 @@ class PlatformSearchResource(dg.ConfigurableResource):
         description="Without a key or URL, use the built-in sandbox. False (production): fail instead.",
     )
     timeout_s: float = Field(
-        default=10.0, gt=0, description="Per-request timeout (connect, read, write, pool)."
+        default=10.0, gt=0, description="Per-operation timeout: the longest wait for a connect or one read."
+    )
+    deadline_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Total deadline of one attempt: connect, headers and the whole body together.",
+    )
+    max_response_bytes: int = Field(
+        default=5_000_000,
+        gt=0,
+        description="Largest response body accepted; a larger one is cut off and refused.",
+    )
+    page_rows_factor: float = Field(
+        default=2.0, ge=1, description="A page may hold at most page_size x this many results."
+    )
+    max_page_rows: int = Field(
+        default=500, ge=1, description="Absolute cap on the results of one page, whatever page_size says."
     )
     max_attempts: int = Field(default=5, ge=1, description="Attempts per request, first try included.")
     backoff_initial_s: float = Field(
@@ -125,20 +148,39 @@ class PlatformSearchResource(dg.ConfigurableResource):
             self._client = PlatformHttpClient(
                 platform=self.platform,
                 base_url=base_url,
-                timeout_s=self.timeout_s,
-                retry=RetrySettings(
-                    max_attempts=self.max_attempts,
-                    backoff_initial_s=self.backoff_initial_s,
-                    backoff_max_s=self.backoff_max_s,
-                    backoff_jitter_s=self.backoff_jitter_s,
-                    retry_after_max_s=self.retry_after_max_s,
-                ),
+                limits=self.request_limits,
+                retry=self.retry_settings,
                 rate_gate=gate,
                 secret_headers=self._secret_headers(),
                 headers=self._public_headers(),
                 sleep=self._sleep,
             )
         return self._client
+
+    @property
+    def retry_settings(self) -> RetrySettings:
+        return RetrySettings(
+            max_attempts=self.max_attempts,
+            backoff_initial_s=self.backoff_initial_s,
+            backoff_max_s=self.backoff_max_s,
+            backoff_jitter_s=self.backoff_jitter_s,
+            retry_after_max_s=self.retry_after_max_s,
+        )
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        return RequestLimits(
+            deadline_s=self.deadline_s, timeout_s=self.timeout_s, max_response_bytes=self.max_response_bytes
+        )
+
+    @property
+    def row_limit(self) -> int:
+        """Most results one search page may hold; a page with more is refused as an invalid payload."""
+        return min(self.max_page_rows, math.ceil(self.page_size * self.page_rows_factor))
+
+    def worst_case_request_s(self) -> float:
+        """Longest one HTTP request (all its attempts) can take with this config; docs/operations.md."""
+        return worst_case_seconds(self.retry_settings, self.request_limits, self.requests_per_second)
 
     def close(self) -> None:
         if self._client is not None:

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import ClassVar
 
 
 def utc_now() -> datetime:
@@ -42,7 +44,8 @@ class CallRecord:
     """One HTTP attempt against a platform: one row of the ``api_calls`` ledger.
 
     ``status`` is None when no response arrived (timeout, connection error);
-    ``result_count`` is None unless the attempt produced a usable page.
+    ``result_count`` is None unless the attempt produced a usable page; ``error_kind`` is
+    the failed attempt's ``ErrorKind`` value (None on success).
     """
 
     request_id: str
@@ -57,6 +60,7 @@ class CallRecord:
     error: str | None
     called_at: datetime
     call_id: str = field(default_factory=new_call_id)
+    error_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class SearchPage:
     ids_hash: str
     fetched_at: datetime
     calls: tuple[CallRecord, ...]
+    stop_reason: str | None = None  # set by the caller when it stops the keyword at this page
 
     @property
     def exhausted(self) -> bool:
@@ -92,13 +97,38 @@ class SearchPage:
         return self.cursor_out is None
 
 
+class ErrorKind(StrEnum):
+    """What a failed platform call is, which decides who (if anyone) asks again.
+
+    - ``rate_limited``: the platform said "slow down" (HTTP 429), maybe with a wait;
+    - ``transient``: it may heal by itself (5xx, 408, timeouts, the request deadline, dropped
+      connections);
+    - ``permanent``: asking again gets the same answer (other 4xx, redirects, a bad request);
+    - ``invalid_payload``: an answer arrived but is not a page we can use (not JSON, a body
+      that lies about its encoding, too large, too many rows, the wrong shape).
+
+    Only the HTTP client retries, and only the first two kinds (``RETRIED_KINDS``).
+    """
+
+    RATE_LIMITED = "rate_limited"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    INVALID_PAYLOAD = "invalid_payload"
+
+
+RETRIED_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT})
+
+
 class PlatformError(RuntimeError):
-    """A platform call that could not produce a page: retries used up, or a non-retryable answer.
+    """A platform call that could not produce a page; the subclasses say which kind of failure.
 
     It carries the record of every attempt (``calls``) so the caller can still append them to
-    the usage ledger before letting the run fail. The message names platform, endpoint,
-    keyword, cursor and what went wrong; it never contains request headers.
+    the usage ledger. The message names platform, endpoint, keyword, cursor and what went
+    wrong; it never contains request headers. Every exception the HTTP stack raises (httpx,
+    the socket, decoding, the parsers) reaches callers as one of the subclasses.
     """
+
+    kind: ClassVar[ErrorKind | None] = None
 
     def __init__(
         self,
@@ -126,14 +156,61 @@ class PlatformError(RuntimeError):
             f"{attempts} attempt(s): {reason}"
         )
 
+    @property
+    def retried(self) -> bool:
+        """True for the kinds the HTTP client retries: when raised, its attempts are used up."""
+        return self.kind in RETRIED_KINDS
+
     def __reduce__(self):
-        # Dagster pickles errors across process boundaries; rebuild from the keyword arguments.
-        return (_rebuild_platform_error, (self.__dict__.copy(),))
+        # Dagster pickles errors across process boundaries; rebuild without calling __init__.
+        return (_rebuild_platform_error, (type(self), self.args, self.__dict__.copy()))
 
 
-def _rebuild_platform_error(state: dict) -> PlatformError:
-    keys = ("platform", "keyword", "cursor", "endpoint", "status", "attempts", "reason", "calls")
-    return PlatformError(**{key: state[key] for key in keys})
+class RateLimitedError(PlatformError):
+    """HTTP 429 on every attempt; ``retry_after_s`` is the last wait the platform asked for."""
+
+    kind = ErrorKind.RATE_LIMITED
+
+    def __init__(self, *, retry_after_s: float | None = None, **fields) -> None:
+        super().__init__(**fields)
+        self.retry_after_s = retry_after_s
+
+
+class TransientPlatformError(PlatformError):
+    """5xx, 408, timeouts, the request deadline or a dropped connection on every attempt."""
+
+    kind = ErrorKind.TRANSIENT
+
+
+class PermanentPlatformError(PlatformError):
+    """An answer that will not change by asking again (400, 401, 403, 404, a redirect, ...)."""
+
+    kind = ErrorKind.PERMANENT
+
+
+class InvalidPayloadError(PlatformError):
+    """A response that is not a usable page; never retried. ``field`` is the parser's field path, if any."""
+
+    kind = ErrorKind.INVALID_PAYLOAD
+
+    def __init__(self, *, field: str | None = None, **fields) -> None:
+        super().__init__(**fields)
+        self.field = field
+
+
+ERROR_CLASSES: dict[ErrorKind, type[PlatformError]] = {
+    ErrorKind.RATE_LIMITED: RateLimitedError,
+    ErrorKind.TRANSIENT: TransientPlatformError,
+    ErrorKind.PERMANENT: PermanentPlatformError,
+    ErrorKind.INVALID_PAYLOAD: InvalidPayloadError,
+}
+
+
+def _rebuild_platform_error(cls: type[PlatformError], args: tuple, state: dict) -> PlatformError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def attach_calls(error: BaseException, calls: Sequence[CallRecord]) -> None:

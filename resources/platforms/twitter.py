@@ -61,9 +61,9 @@ class TwitterSearch(PlatformSearchResource):
     def search(self, keyword: str, cursor: str | None = None, *, request_id: str | None = None) -> SearchPage:
         """Fetch one page of people matching ``keyword``, resuming from ``cursor`` (None = first page).
 
-        Raises ``PlatformError`` when the API cannot deliver the page and the parsers'
-        ``PayloadError`` when it delivers something that is not a search page; both carry
-        ``.calls`` (every HTTP attempt) for the usage ledger.
+        Raises a ``PlatformError`` subclass when the API cannot deliver a usable page (an
+        ``InvalidPayloadError`` when what it delivers is not a search page, or holds more than
+        ``row_limit`` users); it carries ``.calls`` (every HTTP attempt) for the usage ledger.
         """
         params = self._search_params(keyword, cursor, keyword_param="keyword", size_param="count")
         request_id = request_id or new_call_id()
@@ -71,8 +71,9 @@ class TwitterSearch(PlatformSearchResource):
             SEARCH_PATH,
             params,
             scope=CallScope(request_id=request_id, platform=self.platform, keyword=keyword, cursor=cursor),
-            parse=lambda body: parse_twitter_page(body, keyword),
+            parse=lambda body: parse_twitter_page(body, keyword, fail_if_no_row_readable=True),
             count=lambda page: len(page.users),
+            max_results=self.row_limit,
         )
         page: TwitterPage = response.value
         return self._search_page(

@@ -19,7 +19,13 @@ Envelopes accepted by :func:`parse_twitter_page`: the RapidAPI people search
 items and "People" modules; the ``Bottom`` cursor entry gives the next cursor), GraphQL
 ``UserByScreenName`` ``{"data": {"user": {"result": User}}}`` and the RapidAPI user detail
 ``{"user": {"result": User}}``. ``UserUnavailable`` results (suspended accounts) and tweet
-tombstones carry no profile and are skipped; anything else that lacks a required field fails.
+tombstones carry no profile and are skipped.
+
+Quarantine rows, not pages (``quarantine.py``): a user, or a timeline entry, that lacks a
+required field or has the wrong structure is quarantined with its path and reason while the
+other users are kept; a value that cannot be read is ``None`` with a field note
+(``row_reader.py``); text is cleaned once, here (``text.py``). Only an envelope that is not a
+page (not JSON, no list of users, a bad cursor) raises ``PayloadError``.
 """
 
 from __future__ import annotations
@@ -33,15 +39,21 @@ from resources.platforms.payload import (
     decode_json_body,
     describe,
     normalize_string,
-    read_bool,
-    read_int,
-    read_str,
-    read_timestamp,
+    read_cursor,
     require_list,
     require_mapping,
     require_str,
 )
-from scout_contract.errors import PayloadContext
+from resources.platforms.quarantine import (
+    ParsedRows,
+    Quarantined,
+    Unfound,
+    read_rows,
+    require_a_readable_row,
+)
+from resources.platforms.row_reader import RowReader
+from resources.platforms.text import identity_problem
+from scout_contract.errors import PayloadContext, PayloadError
 from scout_contract.tables import PROFILE_COLUMNS
 
 PLATFORM = "twitter"
@@ -75,12 +87,18 @@ _NOT_A_TWEET = {"TweetTombstone", "TweetUnavailable"}
 _DEFAULT_AVATAR_MARK = "default_profile_images"
 
 
+# One candidate row of a page: the User object (or an ``Unfound`` stand-in) and its path.
+_Candidate = tuple[Any, str]
+
+
 @dataclass(frozen=True)
 class TwitterPage:
-    """One search page: normalized rows (deduplicated by id, first wins) and the next cursor."""
+    """One search page: normalized rows (deduplicated by id, first wins), the next cursor, and
+    the quarantine entries of the rows and values that could not be read."""
 
     users: list[dict]
     cursor: str | None
+    quarantined: tuple[Quarantined, ...] = ()
 
 
 def _dig(user: Mapping, path: str, keys: tuple[str, ...], ctx: PayloadContext) -> tuple[Any, str]:
@@ -117,6 +135,8 @@ def _source_shape(user: Mapping, path: str, ctx: PayloadContext) -> str:
     core = user.get("core")
     if core is not None:
         require_mapping(core, child_path(path, "core"), ctx)
+    if not legacy and not core:
+        raise ctx.error(path or "<body>", "has neither a `legacy` nor a `core` block with the profile")
     # A user-level "core" block only exists since the 2026 shapes; "legacy" next to it means
     # the transitional shape that still keeps the counts there.
     if core:
@@ -124,92 +144,119 @@ def _source_shape(user: Mapping, path: str, ctx: PayloadContext) -> str:
     return "legacy"
 
 
+def _identity(value: Any, field: str, ctx: PayloadContext) -> str:
+    """An id or handle: a non-blank string stored exactly as sent, or the row's error."""
+    text = require_str(value, field, ctx)
+    problem = identity_problem(text)
+    if problem:
+        raise ctx.error(field, problem)
+    return text
+
+
 def _platform_id(user: Mapping, path: str, ctx: PayloadContext) -> str:
     value = user.get("rest_id")
     # Ids are strings on the wire; an integer id (some proxies re-encode) is the same id.
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    return require_str(value, child_path(path, "rest_id"), ctx)
+    return _identity(value, child_path(path, "rest_id"), ctx)
 
 
-def _category(user: Mapping, path: str, ctx: PayloadContext) -> str | None:
-    categories, where = _dig(user, path, ("professional", "category"), ctx)
-    if categories is None:
+def _category(user: Mapping, path: str, ctx: PayloadContext, reader: RowReader) -> str | None:
+    try:
+        categories, where = _dig(user, path, ("professional", "category"), ctx)
+        if categories is None:
+            return None
+        categories = require_list(categories, where, ctx)
+        if not categories:
+            return None
+        first = require_mapping(categories[0], f"{where}[0]", ctx)
+    except PayloadError as error:
+        reader.unreadable(error)
         return None
-    categories = require_list(categories, where, ctx)
-    if not categories:
-        return None
-    first = require_mapping(categories[0], f"{where}[0]", ctx)
-    return normalize_string(read_str(first.get("name"), f"{where}[0].name", ctx))
+    return normalize_string(reader.text(first.get("name"), f"{where}[0].name", "category"))
 
 
-def _default_profile_image(user: Mapping, path: str, shape: str, ctx: PayloadContext) -> bool | None:
+def _default_profile_image(
+    user: Mapping, path: str, shape: str, ctx: PayloadContext, reader: RowReader
+) -> bool | None:
     """The flag when X sends it; otherwise derived from the avatar URL.
 
     The newest shape dropped ``default_profile_image``. X serves the egg/silhouette from
     ``.../sticky/default_profile_images/...``, so an avatar URL containing
     ``default_profile_images`` means the default image. Without any avatar URL it is unknown.
     """
-    flag = read_bool(*_lookup(user, path, "default_profile_image", shape, ctx), ctx)
+    flag = reader.flag(*_lookup(user, path, "default_profile_image", shape, ctx))
     if flag is not None:
         return flag
-    avatar = read_str(*_lookup(user, path, "avatar", shape, ctx), ctx)
+    avatar = reader.string(*_lookup(user, path, "avatar", shape, ctx))
     if avatar is None:
         return None
     return _DEFAULT_AVATAR_MARK in avatar
 
 
-def parse_twitter_user(user: Mapping, keyword: str, path: str = "user") -> dict:
+def parse_twitter_user(
+    user: Mapping, keyword: str, path: str = "user", notes: dict[str, str] | None = None
+) -> dict:
     """One X User object (any of the three shapes) as a ``PROFILE_COLUMNS`` row.
 
-    Required: ``rest_id`` and a screen name; everything else may be absent (``None``), and
-    unknown keys are ignored. ``name`` is kept verbatim (``""`` when missing); bio, location and
-    category go through ``normalize_string``.
+    Required: an object with ``rest_id``, a screen name and a ``legacy`` or ``core`` block;
+    without them the row raises ``PayloadError`` (its page quarantines it). Everything else may
+    be absent (``None``) and unknown keys are ignored; a value that cannot be read is ``None``
+    with a reason in ``notes`` (field path -> reason). Text is cleaned by ``text.clean_text``;
+    bio, location and category then go through ``normalize_string``; ``name`` is ``""`` when
+    missing.
     """
     ctx = PayloadContext(PLATFORM, keyword)
+    reader = RowReader(ctx, notes)
     user = require_mapping(user, path or "<body>", ctx)
     shape = _source_shape(user, path, ctx)
     platform_id = _platform_id(user, path, ctx)
 
     def get(column: str) -> tuple[Any, str]:
-        return _lookup(user, path, column, shape, ctx)
+        try:
+            return _lookup(user, path, column, shape, ctx)
+        except PayloadError as error:  # a block on the way is not an object: the column is unknown
+            reader.unreadable(error)
+            return None, error.field
 
     row: dict[str, Any] = {
         "platform": PLATFORM,
         "platform_id": platform_id,
-        "handle": require_str(*get("handle"), ctx),
-        "name": read_str(*get("name"), ctx) or "",
-        "bio": normalize_string(read_str(*get("bio"), ctx)),
-        "location": normalize_string(read_str(*get("location"), ctx)),
-        "category": _category(user, path, ctx),
-        "created_at": read_timestamp(*get("created_at"), ctx),
+        "handle": _identity(*_lookup(user, path, "handle", shape, ctx), ctx),
+        "name": reader.text(*get("name"), "name") or "",
+        "bio": normalize_string(reader.text(*get("bio"), "bio")),
+        "location": normalize_string(reader.text(*get("location"), "location")),
+        "category": _category(user, path, ctx, reader),
+        "created_at": reader.timestamp(*get("created_at")),
     }
     for column in _COUNTS:
-        row[column] = read_int(*get(column), ctx)
+        row[column] = reader.count(*get(column))
     for column in _FLAGS:
-        row[column] = read_bool(*get(column), ctx)
-    row["blue_verified"] = read_bool(user.get("is_blue_verified"), child_path(path, "is_blue_verified"), ctx)
-    row["default_profile_image"] = _default_profile_image(user, path, shape, ctx)
+        row[column] = reader.flag(*get(column))
+    row["blue_verified"] = reader.flag(user.get("is_blue_verified"), child_path(path, "is_blue_verified"))
+    row["default_profile_image"] = _default_profile_image(user, path, shape, ctx, reader)
     row["source_shape"] = shape
     return {column: row[column] for column in _COLUMN_ORDER}
 
 
-def _one_user(user: Mapping | None, where: str, keyword: str) -> TwitterPage:
-    return TwitterPage(users=_rows(iter([(user, where)] if user else []), keyword), cursor=None)
+def _is_unavailable(result: Any) -> bool:
+    return isinstance(result, Mapping) and result.get("__typename") in _NOT_A_USER
 
 
-def _is_unavailable(result: Mapping) -> bool:
-    return result.get("__typename") in _NOT_A_USER
+def _rows(found: Iterator[_Candidate], keyword: str) -> ParsedRows:
+    """Each candidate read as a row, skipped (unavailable) or quarantined."""
 
-
-def _rows(found: Iterator[tuple[Mapping, str]], keyword: str) -> list[dict]:
-    rows: dict[str, dict] = {}
-    for result, where in found:
+    def read(result: Any, where: str, notes: dict[str, str]) -> dict | None:
         if _is_unavailable(result):
-            continue
-        row = parse_twitter_user(result, keyword, where)
-        rows.setdefault(row["platform_id"], row)
-    return list(rows.values())
+            return None
+        return parse_twitter_user(result, keyword, where, notes)
+
+    return read_rows(found, read)
+
+
+def _page(found: Iterator[_Candidate], keyword: str, cursor: str | None) -> TwitterPage:
+    parsed = _rows(found, keyword)
+    return TwitterPage(users=parsed.rows, cursor=cursor, quarantined=parsed.quarantined)
 
 
 def _wrapped_user(wrapper: Any, path: str, ctx: PayloadContext, *, empty_is_transient: bool):
@@ -223,11 +270,10 @@ def _wrapped_user(wrapper: Any, path: str, ctx: PayloadContext, *, empty_is_tran
                 child_path(path, "result"), "is missing (the API's transient empty answer; retry)"
             )
         return None
-    result = require_mapping(result, child_path(path, "result"), ctx)
     return None if _is_unavailable(result) else result
 
 
-def _timeline_item_users(item: Any, path: str, ctx: PayloadContext) -> Iterator[tuple[Mapping, str]]:
+def _timeline_item_users(item: Any, path: str, ctx: PayloadContext) -> Iterator[_Candidate]:
     item = require_mapping(item, path, ctx)
     if "user_results" in item:
         where = child_path(path, "user_results")
@@ -252,13 +298,17 @@ def _timeline_item_users(item: Any, path: str, ctx: PayloadContext) -> Iterator[
 
 
 class _Timeline:
-    """Walks SearchTimeline instructions, collecting users and the Bottom cursor."""
+    """Walks SearchTimeline instructions, collecting users and the Bottom cursor.
+
+    An entry (or a module item) whose user cannot be located is one ``Unfound`` candidate: it
+    is quarantined like an unreadable user, and the walk goes on.
+    """
 
     def __init__(self, ctx: PayloadContext) -> None:
         self.ctx = ctx
         self.cursor: str | None = None
 
-    def entries(self, instruction: Mapping, path: str) -> Iterator[tuple[Mapping, str]]:
+    def entries(self, instruction: Mapping, path: str) -> Iterator[_Candidate]:
         for key in ("entries", "moduleItems"):
             if key in instruction:
                 for i, entry in enumerate(require_list(instruction[key], child_path(path, key), self.ctx)):
@@ -266,14 +316,21 @@ class _Timeline:
         if "entry" in instruction:  # TimelineReplaceEntry / TimelinePinEntry
             yield from self.entry(instruction["entry"], child_path(path, "entry"))
 
-    def entry(self, entry: Any, path: str) -> Iterator[tuple[Mapping, str]]:
+    def entry(self, entry: Any, path: str) -> Iterator[_Candidate]:
+        try:
+            found = list(self._entry_users(entry, path))
+        except PayloadError as error:
+            found = [(Unfound(error, entry), path)]
+        yield from found
+
+    def _entry_users(self, entry: Any, path: str) -> Iterator[_Candidate]:
         entry = require_mapping(entry, path, self.ctx)
         key = "content" if "content" in entry else "item"
         content = require_mapping(entry.get(key), child_path(path, key), self.ctx)
         path = child_path(path, key)
         for node, where in ((content, path), (content.get("itemContent"), child_path(path, "itemContent"))):
             if isinstance(node, Mapping) and node.get("cursorType") == "Bottom":
-                self.cursor = read_str(node.get("value"), child_path(where, "value"), self.ctx) or None
+                self.cursor = read_cursor(node.get("value"), child_path(where, "value"), self.ctx)
         if "itemContent" in content:
             yield from _timeline_item_users(content["itemContent"], child_path(path, "itemContent"), self.ctx)
         if "items" in content:  # a TimelineTimelineModule such as the "People" carousel
@@ -289,14 +346,11 @@ def _parse_timeline(body: Mapping, keyword: str, ctx: PayloadContext) -> Twitter
         node = require_mapping(node.get(key), path, ctx)
     path = child_path(path, "instructions")
     walker = _Timeline(ctx)
-
-    def found() -> Iterator[tuple[Mapping, str]]:
-        for i, instruction in enumerate(require_list(node.get("instructions"), path, ctx)):
-            where = f"{path}[{i}]"
-            yield from walker.entries(require_mapping(instruction, where, ctx), where)
-
-    users = _rows(found(), keyword)
-    return TwitterPage(users=users, cursor=walker.cursor)
+    found: list[_Candidate] = []
+    for i, instruction in enumerate(require_list(node.get("instructions"), path, ctx)):
+        where = f"{path}[{i}]"
+        found.extend(walker.entries(require_mapping(instruction, where, ctx), where))
+    return _page(iter(found), keyword, walker.cursor)
 
 
 def _missing_data_detail(body: Mapping) -> str:
@@ -308,32 +362,42 @@ def _missing_data_detail(body: Mapping) -> str:
     return f"is missing (top-level keys: {keys})"
 
 
-def parse_twitter_page(payload: Mapping | str | bytes, keyword: str) -> TwitterPage:
+def parse_twitter_page(
+    payload: Mapping | str | bytes, keyword: str, *, fail_if_no_row_readable: bool = False
+) -> TwitterPage:
     """Every profile in one X response page, with the cursor for the next page.
 
     Strings and bytes are JSON-decoded first. For the RapidAPI search, an absent, ``null`` or
     empty ``cursor`` means there is no further page. A SearchTimeline always carries a Bottom
     cursor, even past the last result, so callers stop on a page without users.
+
+    Unreadable users are in ``quarantined``; with ``fail_if_no_row_readable`` (the client's
+    rule for a fresh page) a page whose users are all unreadable raises instead.
     """
     ctx = PayloadContext(PLATFORM, keyword)
-    body = decode_json_body(payload, ctx)
+    page = _parse_envelope(decode_json_body(payload, ctx), keyword, ctx)
+    if fail_if_no_row_readable:
+        require_a_readable_row(len(page.users), page.quarantined, ctx)
+    return page
+
+
+def _parse_envelope(body: Mapping, keyword: str, ctx: PayloadContext) -> TwitterPage:
     data = body.get("data")
     if data is None:
         if "user" in body:
             user = _wrapped_user(body["user"], "user", ctx, empty_is_transient=True)
-            return _one_user(user, "user.result", keyword)
+            return _page(iter([(user, "user.result")] if user else []), keyword, None)
         raise ctx.error("data", _missing_data_detail(body))
     if isinstance(data, list):
-        found = ((require_mapping(item, f"data[{i}]", ctx), f"data[{i}]") for i, item in enumerate(data))
-        cursor = read_str(body.get("cursor"), "cursor", ctx) or None
-        return TwitterPage(users=_rows(found, keyword), cursor=cursor)
+        cursor = read_cursor(body.get("cursor"), "cursor", ctx)
+        return _page(((item, f"data[{i}]") for i, item in enumerate(data)), keyword, cursor)
     if not isinstance(data, Mapping):
         raise ctx.error("data", f"must be a list of users, got {describe(data)}")
     if "search_by_raw_query" in data:
         return _parse_timeline(body, keyword, ctx)
     if "user" in data:
         user = _wrapped_user(data["user"], "data.user", ctx, empty_is_transient=False)
-        return _one_user(user, "data.user.result", keyword)
+        return _page(iter([(user, "data.user.result")] if user else []), keyword, None)
     if not data:  # GraphQL's answer for an unknown screen name
         return TwitterPage(users=[], cursor=None)
     keys = sorted(str(k) for k in data)[:8]

@@ -1,7 +1,8 @@
 """``keywords``: the keyword list of one platform with each keyword's state at the end of a day.
 
 One row is one keyword on one platform as of a partition day: whether it is still valid,
-exhausted, and which cursor and page come next. The list comes from the checked-in
+exhausted or stopped (``state_reason`` "stopped at page N: repeating cursor ...": the platform
+kept pointing back at pages already fetched), and which cursor and page come next. The list comes from the checked-in
 ``scout_assets/config/keywords.csv``; the state is derived from the ``raw_searches``
 ledger up to the end of the day, so any past day's state can be rebuilt and a re-run
 replaces exactly its partition with the same rows.
@@ -34,7 +35,10 @@ def stored_feedback(warehouse: Warehouse, platform: str, until: date) -> pl.Data
 
 def stored_pages(warehouse: Warehouse, platform: str, until: datetime | None) -> pl.DataFrame:
     """The ledger columns keyword state needs, for pages fetched before ``until`` (all when None)."""
-    sql = "select keyword, page, cursor_out, fetched_at from raw_searches where platform = $1"
+    sql = (
+        "select keyword, page, cursor_in, cursor_out, stop_reason, fetched_at from raw_searches"
+        " where platform = $1"
+    )
     params: list = [platform]
     if until is not None:
         sql += " and fetched_at < $2"
@@ -72,6 +76,7 @@ def keywords(
             "keyword_file": config_files.keyword_file,
             "still_valid": int(frame["still_valid"].sum()),
             "exhausted": int(frame["exhausted"].sum()),
+            "stopped": int(states["stopped"].sum()),
             "never_searched": int((frame["pages_searched"] == 0).sum()),
             "disabled": int((~frame["enabled"]).sum()),
         }

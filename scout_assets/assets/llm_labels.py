@@ -5,7 +5,8 @@ day's queue still pending for the model, in batches serialized as TOON, and stor
 per (profile, model, audience version) with the reason, prompt version, tokens and cost.
 Invalid or partial model output keeps the valid labels; the rest is recorded in
 ``label_failures`` and stays pending, until ``max_failures`` sends the unit to
-``dead_letters``. A re-run labels only what is still pending, so nothing is labeled twice;
+``dead_letters``. A model that stays unavailable through the labeler's own retries (the one
+layer that retries a model call) fails the step, not retryable: there is no step retry policy. A re-run labels only what is still pending, so nothing is labeled twice;
 ``relabel: true`` (a backfill with a new model or prompt) replaces the day's labels instead.
 """
 
@@ -20,6 +21,7 @@ from resources.models.registry import model_aliases
 from resources.models.resource import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import LABELING_GROUP, LABELS_FRESHNESS, OWNERS, counts_table
+from scout_assets.breakers import provider_breaker
 from scout_assets.labeling.queue import dead_letters_due, pending_units
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import daily_model_partitions, split_model_partition_key
@@ -54,9 +56,6 @@ class LabelConfig(dg.Config):
     kinds={"python", "llm"},
     required_resource_keys={"warehouse", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
     pool="llm",
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
     description=__doc__,
 )
 def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.MaterializeResult:
@@ -75,6 +74,9 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         raise dg.Failure(f"model {alias!r} has no API key configured ({model.spec.api_key_env} is not set)")
 
     spec = model.spec
+    breaker = provider_breaker(context, warehouse, spec.provider)  # scout_assets/breakers.py
+    if not breaker.check().allowed:  # open: skip the provider (recorded); the queue waits
+        return breaker.skipped_result()
     max_batches = config.max_batches or settings.max_batches_per_run
     totals = _Totals()
     for audience_key in settings.audiences:
@@ -83,17 +85,24 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         batches = _batches(pending, spec.batch_size)[: max(0, max_batches - totals.batches)]
         for batch in batches:
             try:
-                result = model.labeler().label([profile for _, profile in batch], audience)
+                result = breaker.call(model.labeler().label, [profile for _, profile in batch], audience)
             except TransientModelError as exc:
-                # Labels of the batches already done are stored; the retry continues from the queue.
-                raise dg.RetryRequested(max_retries=3, seconds_to_wait=exc.retry_after_s or 30) from exc
+                # The labeler already spent its retries (the one layer that retries a model call).
+                # Labels of the batches done are stored; the rest stays pending for a later run.
+                raise dg.Failure(
+                    description=f"model {alias!r} stayed unavailable after {totals.batches} batch(es) "
+                    f"were labeled in this run; the rest stays pending: {exc}",
+                    allow_retries=False,
+                ) from exc
             _store(
                 warehouse, context, day, alias, audience, batch, result, config.relabel, settings.max_failures
             )
             totals.add(result, len(batch))
         totals.pending_left += max(0, pending.height - sum(len(b) for b in batches))
 
-    return dg.MaterializeResult(metadata=totals.metadata(warehouse, day, alias, spec.litellm_model, context))
+    return dg.MaterializeResult(
+        metadata={**totals.metadata(warehouse, day, alias, spec.litellm_model, context), **breaker.metadata()}
+    )
 
 
 def _batches(pending: pl.DataFrame, size: int) -> list[list[tuple[dict, ProfileForLabel]]]:

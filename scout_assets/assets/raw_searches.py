@@ -7,9 +7,20 @@ of today's partition *adds* the next pages of the keywords it picks, and never r
 deletes a stored response. A past day cannot be searched again (the platforms answer with
 today's data), so materializing a past partition calls nothing and reports what is stored;
 everything downstream re-derives from these rows.
+
+Failures cost one keyword, never the run. The platform clients raise only typed errors
+(``ErrorKind``) after their own, bounded retries; each is recorded (its attempts in
+``api_calls``, with ``error_kind``) and the search goes on with the next keyword. A cursor
+the keyword already had (in this run or in the ledger) stops the keyword: the page is stored
+with a ``stop_reason`` and the keyword is never asked again; it is not marked exhausted.
+This step is never retried (no ``RetryPolicy``): the HTTP client is the one layer that
+retries a platform call. It fails (``dg.Failure``, not retryable) only when keywords were
+searched and not one page came back; otherwise it succeeds and reports the failures in its
+metadata, so the day's derived assets still run on what was fetched.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import dagster as dg
@@ -22,11 +33,13 @@ from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
 from scout_assets.assets.keywords import stored_feedback, stored_pages
+from scout_assets.breakers import platform_breaker
 from scout_assets.config_files import ConfigFiles
-from scout_assets.domain.keyword_state import SearchTarget, keyword_states, select_targets
+from scout_assets.domain.keyword_state import SearchTarget, cursors_seen, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
-from scout_contract.errors import PayloadError
 from scout_contract.tables import API_CALLS, RAW_SEARCHES, polars_schema
+
+REPEATING_CURSOR = "repeating_cursor"
 
 
 class RawSearchConfig(dg.Config):
@@ -46,9 +59,6 @@ class RawSearchConfig(dg.Config):
     freshness_policy=INGEST_FRESHNESS,
     kinds={"python", "api"},
     pool="platform_api",
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
     description=__doc__,
 )
 def raw_searches(
@@ -74,15 +84,20 @@ def raw_searches(
             metadata={"api_calls": 0, "pages_fetched": 0, "pages_stored_for_day": int(stored)}
         )
 
-    client = twitter if platform == "twitter" else bluesky
+    breaker = platform_breaker(context, warehouse, platform)  # scout_assets/breakers.py
+    if not breaker.check().allowed:  # open: skip the platform (recorded) until the cool-down ends
+        return breaker.skipped_result()
+    client = breaker.guard(twitter if platform == "twitter" else bluesky)  # asks it before each page
+    ledger = stored_pages(warehouse, platform, until=None)
     states = keyword_states(
         config_files.keyword_entries(),
         platform,
-        stored_pages(warehouse, platform, until=None),
+        ledger,
         stored_feedback(warehouse, platform, until=day + timedelta(days=1)),
     )
     targets = select_targets(states, config.keywords_per_run)
-    pages, calls, errors = _search(client, targets, config.pages_per_keyword, context)
+    outcome = _search(client, targets, config.pages_per_keyword, cursors_seen(ledger), context.log)
+    pages, calls, errors = outcome.pages, outcome.calls, outcome.errors
 
     # The archive copy goes first: a page is in the warehouse only once it is also archived
     # (local folder by default, S3 in production). Writes there are idempotent per request id.
@@ -108,47 +123,92 @@ def raw_searches(
         "dagster/row_count": added_pages,
         "keywords_searched": len({page.keyword for _, page in pages}),
         "keywords_exhausted_now": exhausted,
+        "keywords_stopped_now": sum(1 for _, page in pages if page.stop_reason is not None),
         "pages_fetched": len(pages),
         "profiles_returned": returned,
         "api_calls": len(calls),
         "api_errors": sum(1 for call in calls if call.error),
         "search_failures": len(errors),
+        "failures_by_kind": dg.MetadataValue.json(outcome.failures_by_kind()),
         "sandbox": client.uses_sandbox,
+        **breaker.metadata(),  # the platform's circuit breaker after this run
     }
-    if errors:
-        # Pages fetched before the failure are stored above; failing now makes the problem
-        # visible and lets the retry policy continue from the stored cursors.
+    if errors and not pages:
+        # Nothing came back: fail visibly, but never retried (the client already spent its
+        # retries; the next scheduled run tries again). Every attempt is in api_calls above.
         raise dg.Failure(
-            description=f"{len(errors)} of {len(targets)} keyword searches on {platform} failed: "
-            + "; ".join(errors),
+            description=f"{len(errors)} of {len(targets)} keyword searches on {platform} failed, "
+            "no page fetched: " + "; ".join(errors),
             metadata=metadata,
+            allow_retries=False,
         )
     return dg.MaterializeResult(metadata=metadata)
 
 
+@dataclass
+class SearchOutcome:
+    """What one run's searching produced: numbered pages, every HTTP attempt, what went wrong."""
+
+    pages: list[tuple[int, SearchPage]] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    kinds: list[str] = field(
+        default_factory=list
+    )  # per error: its ErrorKind value, "repeating_cursor", or a class name
+
+    def failures_by_kind(self) -> dict[str, int]:
+        return {kind: self.kinds.count(kind) for kind in sorted(set(self.kinds))}
+
+
 def _search(
-    client: TwitterSearch | BlueskySearch, targets: list[SearchTarget], pages_per_keyword: int, context
-) -> tuple[list[tuple[int, SearchPage]], list[CallRecord], list[str]]:
-    """Fetch up to ``pages_per_keyword`` pages per target, numbered; collect every call, keep going past failures."""
-    pages: list[tuple[int, SearchPage]] = []
-    calls: list[CallRecord] = []
-    errors: list[str] = []
+    client: TwitterSearch | BlueskySearch,
+    targets: list[SearchTarget],
+    pages_per_keyword: int,
+    seen: Mapping[str, frozenset[str]],
+    log,
+) -> SearchOutcome:
+    """Fetch up to ``pages_per_keyword`` pages per target, numbered; a failure costs one keyword.
+
+    ``seen`` holds each keyword's cursors already in the ledger (``cursors_seen``). Whatever
+    the kind of failure, the next keyword is tried: the client has already spent its retries on
+    this one, and nothing here retries again.
+    """
+    outcome = SearchOutcome()
     for target in targets:
+        known = set(seen.get(target.keyword, frozenset()))
         cursor, page_no = target.cursor, target.page
+        if cursor is not None:
+            known.add(cursor)
         for _ in range(pages_per_keyword):
             try:
                 page = client.search(target.keyword, cursor)
-            except (PlatformError, PayloadError) as exc:
-                calls.extend(getattr(exc, "calls", []) or [])
-                errors.append(str(exc))
-                context.log.error(str(exc))
+            except PlatformError as exc:  # every failure of the HTTP stack arrives typed, with its calls
+                outcome.calls.extend(exc.calls)
+                outcome.errors.append(str(exc))
+                outcome.kinds.append(exc.kind.value if exc.kind else type(exc).__name__)
+                log.error(str(exc))
                 break
-            calls.extend(page.calls)
-            pages.append((page_no, page))
+            outcome.calls.extend(page.calls)
+            if page.cursor_out is not None and page.cursor_out in known:
+                page = replace(page, stop_reason=_repeating(page, page_no))
+                outcome.pages.append((page_no, page))
+                outcome.errors.append(f"{page.platform} keyword {page.keyword!r} stopped: {page.stop_reason}")
+                outcome.kinds.append(REPEATING_CURSOR)
+                log.error(outcome.errors[-1])
+                break
+            outcome.pages.append((page_no, page))
             if page.cursor_out is None:
                 break
+            known.add(page.cursor_out)
             cursor, page_no = page.cursor_out, page_no + 1
-    return pages, calls, errors
+    return outcome
+
+
+def _repeating(page: SearchPage, page_no: int) -> str:
+    return (
+        f"repeating cursor: page {page_no} pointed to cursor {page.cursor_out!r}, which this keyword "
+        "already had; following it would fetch the same pages for ever"
+    )
 
 
 def _pages_frame(pages: Iterable[tuple[int, SearchPage]], day: date) -> pl.DataFrame:
@@ -169,6 +229,7 @@ def _pages_frame(pages: Iterable[tuple[int, SearchPage]], day: date) -> pl.DataF
             "result_count": page.result_count,
             "ids_hash": page.ids_hash,
             "fetched_at": page.fetched_at,
+            "stop_reason": page.stop_reason,
         }
         for page_no, page in pages
     ]
@@ -191,6 +252,7 @@ def _calls_frame(calls: Iterable[CallRecord], day: date) -> pl.DataFrame:
             "error": call.error,
             "called_at": call.called_at,
             "partition_date": day,
+            "error_kind": call.error_kind,
         }
         for call in calls
     ]

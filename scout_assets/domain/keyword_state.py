@@ -2,7 +2,9 @@
 
 The ledger (``raw_searches``) is the single source of truth for pagination, exactly as the
 predecessor's ``api_search_usage``: the highest page stored for a keyword carries the cursor
-of the next page, and a highest page without a cursor means the keyword is exhausted.
+of the next page, and a highest page without a cursor means the keyword is exhausted. A
+highest page with a ``stop_reason`` (a cursor that repeated: following it would loop for
+ever) means the keyword is *stopped*: not exhausted, but never asked again either.
 Deriving state instead of storing a mutable cursor is what lets any past day's keyword
 state be rebuilt, and lets two runs on the same day continue where the last one stopped.
 """
@@ -19,9 +21,13 @@ from scout_assets.domain.keyword_file import KeywordEntry
 LEDGER_COLUMNS = {
     "keyword": pl.String,
     "page": pl.Int64,
+    "cursor_in": pl.String,
     "cursor_out": pl.String,
+    "stop_reason": pl.String,
     "fetched_at": pl.Datetime("us"),
 }
+# Ledgers read before the stop column existed (and hand-made test ledgers) may lack these.
+_OPTIONAL_LEDGER_COLUMNS = ("cursor_in", "stop_reason")
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,9 @@ def keyword_states(
 ) -> pl.DataFrame:
     """One row per keyword of ``platform`` with its pagination state.
 
-    ``ledger`` holds the stored pages to consider (columns keyword, page, cursor_out,
-    fetched_at); pass only pages up to the as-of time of the state you want. ``feedback``
+    ``ledger`` holds the stored pages to consider (``LEDGER_COLUMNS``; cursor_in and
+    stop_reason may be absent); pass only pages up to the as-of time of the state you want.
+    ``stopped`` is true when the last page carries a stop reason. ``feedback``
     (from ``keyword_stats.feedback``) adds the yield and label rules: a keyword whose pages
     stopped yielding new profiles is exhausted, one whose labels are rarely true is invalid.
     """
@@ -75,32 +82,43 @@ def keyword_states(
             "enabled": pl.Boolean,
         },
     )
-    pages = ledger.select(list(LEDGER_COLUMNS)).cast(LEDGER_COLUMNS)
+    pages = _ledger(ledger)
     latest = (
         pages.sort(["keyword", "page", "fetched_at"])
         .group_by("keyword", maintain_order=True)
         .agg(
             pl.col("page").max().alias("last_page"),
             pl.col("cursor_out").last().alias("next_cursor"),
+            pl.col("stop_reason").last().alias("stop_reason"),
             pl.col("fetched_at").max().alias("last_searched_at"),
             pl.col("page").n_unique().cast(pl.Int64).alias("pages_searched"),
         )
     )
     searched = pl.col("last_page").is_not_null()
-    cursor_exhausted = searched & pl.col("next_cursor").is_null()
+    stopped = searched & pl.col("stop_reason").is_not_null()
+    cursor_exhausted = searched & pl.col("next_cursor").is_null() & ~stopped
     return (
         listed.join(latest, on="keyword", how="left")
         .join(feedback, on="keyword", how="left")
         .with_columns(
             (cursor_exhausted | pl.col("yield_exhausted").fill_null(False)).alias("exhausted"),
+            stopped.fill_null(False).alias("stopped"),
             pl.col("label_invalid").fill_null(False),
             pl.col("pages_searched").fill_null(0),
             pl.when(searched).then(pl.col("last_page") + 1).otherwise(0).cast(pl.Int64).alias("next_page"),
+            pl.when(stopped)
+            .then(pl.lit(None, pl.String))
+            .otherwise(pl.col("next_cursor"))
+            .alias("next_cursor"),
         )
         .with_columns(
-            (pl.col("enabled") & ~pl.col("exhausted") & ~pl.col("label_invalid")).alias("still_valid"),
+            (pl.col("enabled") & ~pl.col("exhausted") & ~pl.col("stopped") & ~pl.col("label_invalid")).alias(
+                "still_valid"
+            ),
             pl.when(~pl.col("enabled"))
             .then(pl.lit("disabled in the keyword file"))
+            .when(pl.col("stopped"))
+            .then(pl.format("stopped at page {}: {}", pl.col("last_page"), pl.col("stop_reason")))
             .when(cursor_exhausted)
             .then(pl.format("exhausted: page {} returned no cursor", pl.col("last_page")))
             .when(pl.col("feedback_reason").is_not_null())
@@ -118,6 +136,7 @@ def keyword_states(
             "enabled",
             "still_valid",
             "exhausted",
+            "stopped",
             "next_cursor",
             "next_page",
             "pages_searched",
@@ -127,6 +146,29 @@ def keyword_states(
         )
         .sort("source_line")
     )
+
+
+def _ledger(ledger: pl.DataFrame) -> pl.DataFrame:
+    """The ledger columns keyword state reads, typed; optional ones absent from ``ledger`` are null."""
+    missing = [pl.lit(None).alias(name) for name in _OPTIONAL_LEDGER_COLUMNS if name not in ledger.columns]
+    return ledger.with_columns(missing).select(list(LEDGER_COLUMNS)).cast(LEDGER_COLUMNS)
+
+
+def cursors_seen(ledger: pl.DataFrame) -> dict[str, frozenset[str]]:
+    """Every cursor each keyword was already asked with or handed (``cursor_in`` and ``cursor_out``).
+
+    A page whose next cursor is in this set would lead back to a page already fetched: that is a
+    repeating cursor, and following it would loop for ever.
+    """
+    pages = _ledger(ledger)
+    cursors = pl.concat(
+        [
+            pages.select("keyword", pl.col("cursor_in").alias("cursor")),
+            pages.select("keyword", pl.col("cursor_out").alias("cursor")),
+        ]
+    ).drop_nulls()
+    grouped = cursors.group_by("keyword").agg(pl.col("cursor").unique())
+    return {row["keyword"]: frozenset(row["cursor"]) for row in grouped.iter_rows(named=True)}
 
 
 def select_targets(states: pl.DataFrame, count: int) -> list[SearchTarget]:

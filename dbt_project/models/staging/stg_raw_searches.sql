@@ -13,7 +13,8 @@ renamed as (
         page,
         status,
         coalesce(result_count, 0) as result_count,
-        cursor_out is not null as has_next_page,
+        cursor_out is not null and stop_reason is null as has_next_page,
+        stop_reason,
         ids_hash,
         fetched_at
     from source
