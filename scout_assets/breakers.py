@@ -36,7 +36,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from resources.models.registry import load_model_registry
-from resources.platforms.search_page import PlatformError
+from resources.platforms.search_page import ErrorKind, PlatformError
 from resources.warehouse import Warehouse, WarehouseTransaction
 from scout_assets.domain import breaker as rules
 from scout_assets.domain.breaker import Admission, BreakerPolicy, BreakerState
@@ -289,6 +289,8 @@ def _events(rows: list[dict[str, Any]]) -> pl.DataFrame:
 
 class BreakerOpenError(PlatformError):
     """A search page not sent because the platform's circuit breaker refused it (nothing was called)."""
+
+    kind = ErrorKind.CIRCUIT_OPEN
 
 
 class Breaker:

@@ -150,7 +150,8 @@ def handle_run_failure(
             action = "gave_up"
     else:
         action = "recorded"
-        if run.job_name == LABEL_JOB and partition is not None:
+        # Only poison dead-letters: an outage (``unavailable``) says nothing about the units.
+        if summary.kind is FailureKind.POISON and run.job_name == LABEL_JOB and partition is not None:
             streak = poison_streak(instance, run)
             if streak >= POISON_FAILURES_TO_DEAD_LETTER:
                 dead = dead_letter_partition(warehouse, partition, summary, streak, now)

@@ -105,7 +105,8 @@ class ErrorKind(StrEnum):
       connections);
     - ``permanent``: asking again gets the same answer (other 4xx, redirects, a bad request);
     - ``invalid_payload``: an answer arrived but is not a page we can use (not JSON, a body
-      that lies about its encoding, too large, too many rows, the wrong shape).
+      that lies about its encoding, too large, too many rows, the wrong shape);
+    - ``circuit_open``: nothing was sent: the platform's circuit breaker refused the call.
 
     Only the HTTP client retries, and only the first two kinds (``RETRIED_KINDS``).
     """
@@ -114,6 +115,7 @@ class ErrorKind(StrEnum):
     TRANSIENT = "transient"
     PERMANENT = "permanent"
     INVALID_PAYLOAD = "invalid_payload"
+    CIRCUIT_OPEN = "circuit_open"
 
 
 RETRIED_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT})
