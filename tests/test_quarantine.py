@@ -375,3 +375,24 @@ def test_bad_rows_and_hostile_text_cost_their_rows_only_and_the_search_goes_on(w
     ).success
     assert _partition(warehouse, "profile_snapshots", day, ["platform_id"]).equals(snapshots)
     assert _partition(warehouse, "quarantined_rows", day, ["request_id", "row_index", "field"]).equals(held)
+
+
+def test_a_huge_field_is_capped_noted_and_costs_nothing_else(warehouse, sandbox):
+    """A bio of a million characters: stored at the cap, the cut recorded, the page and row kept."""
+    sandbox.inject(X_SEARCH, Fault.huge_field(size=1_000_000, rows=1))
+    assert materialize(
+        ["raw_searches", "profiles"], warehouse, sandbox, "twitter", keywords_per_run=1, pages=1
+    ).success
+    pages = sorted_table(warehouse, "raw_searches", ["page"])
+    assert pages.height == 1 and len(pages["payload"][0]) > 1_000_000  # the raw page stays byte-exact
+    day = pages["partition_date"][0]
+    [huge] = [row.platform_id for _, row in _affected(sandbox, X_SEARCH)]
+    snapshots = _partition(warehouse, "profile_snapshots", day, ["platform_id"])
+    assert snapshots.height == pages["result_count"][0]  # every row stored, the huge one included
+    bio = snapshots.filter(pl.col("platform_id") == huge)["bio"][0]
+    # Cut at the cap; the predecessor's rule then drops quotes and commas, so a little less remains.
+    assert FIELD_CAPS["bio"] * 0.9 < len(bio) <= FIELD_CAPS["bio"]
+    assert snapshots["bio"].str.len_chars().max() <= FIELD_CAPS["bio"]
+    notes = _partition(warehouse, "quarantined_rows", day, ["request_id", "row_index", "field"])
+    assert notes["severity"].to_list() == ["field"] and notes["field"][0].endswith("description")
+    assert "1000000" in notes["reason"][0].replace(",", "")
