@@ -42,9 +42,9 @@ from resources.platforms.payload import (
     decode_json_body,
     normalize_string,
     read_cursor,
+    require_identity,
     require_list,
     require_mapping,
-    require_str,
 )
 from resources.platforms.quarantine import (
     ParsedRows,
@@ -54,7 +54,6 @@ from resources.platforms.quarantine import (
     unreadable_row,
 )
 from resources.platforms.row_reader import RowReader
-from resources.platforms.text import identity_problem
 from scout_contract.errors import PayloadContext, PayloadError
 from scout_contract.tables import PROFILE_COLUMNS
 
@@ -85,20 +84,11 @@ class BlueskyProfiles:
     paths: tuple[str, ...] = ()
 
 
-def _identity(value: Any, field: str, ctx: PayloadContext) -> str:
-    """A DID or handle: a non-blank string stored exactly as sent, or the view's error."""
-    text = require_str(value, field, ctx)
-    problem = identity_problem(text)
-    if problem:
-        raise ctx.error(field, problem)
-    return text
-
-
 def _checked_view(view: Any, path: str, ctx: PayloadContext) -> dict:
     """A profile view as a plain dict, after checking the two keys the lexicon requires."""
     view = require_mapping(view, path or "<body>", ctx)
-    _identity(view.get("did"), child_path(path, "did"), ctx)
-    _identity(view.get("handle"), child_path(path, "handle"), ctx)
+    require_identity(view.get("did"), child_path(path, "did"), ctx)
+    require_identity(view.get("handle"), child_path(path, "handle"), ctx)
     return dict(view)
 
 
@@ -261,7 +251,7 @@ def _row(
     reader: RowReader,
 ) -> dict:
     views = _Views([detail, (actor, actor_path)] if detail else [(actor, actor_path)], ctx)
-    handle = _identity(*views.get("handle"), ctx)
+    handle = require_identity(*views.get("handle"), ctx)
     display_name = reader.text(*views.get("displayName"), "name")
 
     def count(key: str) -> int | None:

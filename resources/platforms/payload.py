@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from resources.platforms.text import unsafe_character
+from resources.platforms.text import identity_problem, unsafe_character
 from scout_contract.errors import PayloadContext
 
 # Backslash, both quote characters, the comma, C0 controls and DEL are deleted (not replaced
@@ -137,6 +137,18 @@ def require_str(value: Any, field: str, ctx: PayloadContext) -> str:
         raise ctx.error(field, "is missing")
     if not text.strip():
         raise ctx.error(field, "is empty")
+    return text
+
+
+def require_identity(value: Any, field: str, ctx: PayloadContext) -> str:
+    """An id, handle or DID: a non-blank string stored exactly as sent, or the row's error.
+
+    Identities are never cleaned (a rewritten id would be another account), only refused.
+    """
+    text = require_str(value, field, ctx)
+    problem = identity_problem(text)
+    if problem:
+        raise ctx.error(field, problem)
     return text
 
 

@@ -40,9 +40,9 @@ from resources.platforms.payload import (
     describe,
     normalize_string,
     read_cursor,
+    require_identity,
     require_list,
     require_mapping,
-    require_str,
 )
 from resources.platforms.quarantine import (
     ParsedRows,
@@ -52,7 +52,6 @@ from resources.platforms.quarantine import (
     require_a_readable_row,
 )
 from resources.platforms.row_reader import RowReader
-from resources.platforms.text import identity_problem
 from scout_contract.errors import PayloadContext, PayloadError
 from scout_contract.tables import PROFILE_COLUMNS
 
@@ -144,21 +143,12 @@ def _source_shape(user: Mapping, path: str, ctx: PayloadContext) -> str:
     return "legacy"
 
 
-def _identity(value: Any, field: str, ctx: PayloadContext) -> str:
-    """An id or handle: a non-blank string stored exactly as sent, or the row's error."""
-    text = require_str(value, field, ctx)
-    problem = identity_problem(text)
-    if problem:
-        raise ctx.error(field, problem)
-    return text
-
-
 def _platform_id(user: Mapping, path: str, ctx: PayloadContext) -> str:
     value = user.get("rest_id")
     # Ids are strings on the wire; an integer id (some proxies re-encode) is the same id.
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    return _identity(value, child_path(path, "rest_id"), ctx)
+    return require_identity(value, child_path(path, "rest_id"), ctx)
 
 
 def _category(user: Mapping, path: str, ctx: PayloadContext, reader: RowReader) -> str | None:
@@ -222,7 +212,7 @@ def parse_twitter_user(
     row: dict[str, Any] = {
         "platform": PLATFORM,
         "platform_id": platform_id,
-        "handle": _identity(*_lookup(user, path, "handle", shape, ctx), ctx),
+        "handle": require_identity(*_lookup(user, path, "handle", shape, ctx), ctx),
         "name": reader.text(*get("name"), "name") or "",
         "bio": normalize_string(reader.text(*get("bio"), "bio")),
         "location": normalize_string(reader.text(*get("location"), "location")),
