@@ -39,7 +39,6 @@ from resources.platforms.platform_resource import (
     provide_sandbox,
 )
 from resources.platforms.rate_gate import RateGate
-from resources.platforms.retry_after import retry_after_seconds
 from resources.platforms.search_page import (
     CallRecord,
     ErrorKind,
@@ -52,6 +51,7 @@ from resources.platforms.search_page import (
 )
 from resources.platforms.twitter import RAPIDAPI_HOST, TwitterSearch
 from resources.platforms.twitter import SEARCH_PATH as X_SEARCH
+from resources.retrying import retry_after_seconds
 from scout_assets.resources_binding import build_resources, use_builtin_sandbox
 from scout_sandbox import Fault, SandboxServer, get_sandbox
 

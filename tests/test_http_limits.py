@@ -23,11 +23,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from resources.models.litellm_labeler import ModelRetry
+from resources.models.litellm_labeler import MODEL_RETRY, worst_case_batch_s
 from resources.models.registry import DEFAULT_TIMEOUT_S
 from resources.platforms.bluesky import PROFILES_PER_CALL, BlueskySearch
 from resources.platforms.bluesky import SEARCH_PATH as BSKY_SEARCH
-from resources.platforms.http_client import RequestLimits, RetrySettings, worst_case_seconds
+from resources.platforms.http_client import RequestLimits, worst_case_seconds
 from resources.platforms.platform_resource import PlatformSearchResource
 from resources.platforms.search_page import (
     ErrorKind,
@@ -37,6 +37,7 @@ from resources.platforms.search_page import (
 )
 from resources.platforms.twitter import SEARCH_PATH as X_SEARCH
 from resources.platforms.twitter import TwitterSearch
+from resources.retrying import RetryBudget
 from scout_sandbox import Fault, SandboxServer
 
 KEYWORD = "ethnography"
@@ -106,7 +107,7 @@ def test_a_body_over_the_size_limit_is_cut_off_and_refused(platform: str, server
     assert "larger than the limit of 200000 bytes" in error.reason
     # Cut off at the limit: reading the whole 20 MB (and retrying it) is what the limit prevents.
     assert time.monotonic() - started <= worst_case_seconds(
-        RetrySettings(max_attempts=1), resource.request_limits, resource.requests_per_second
+        RetryBudget(max_attempts=1), resource.request_limits, resource.requests_per_second
     )
 
 
@@ -231,12 +232,12 @@ def test_worst_case_formula_matches_the_documented_defaults() -> None:
     assert bluesky.worst_case_request_s() == pytest.approx(391.0)  # 5 x (30 + 0.2) + 4 x 60
     hydration_requests = -(-bluesky.row_limit // PROFILES_PER_CALL)
     assert (1 + hydration_requests) * bluesky.worst_case_request_s() == pytest.approx(1173.0)
-    assert ModelRetry().worst_case_s(DEFAULT_TIMEOUT_S) == pytest.approx(303.0)  # 3 x (60 + 1) + 2 x 60
-    assert worst_case_seconds(RetrySettings(), RequestLimits(), 5.0) == pytest.approx(391.0)
+    assert worst_case_batch_s(MODEL_RETRY, DEFAULT_TIMEOUT_S) == pytest.approx(303.0)  # 3 x (60 + 1) + 2 x 60
+    assert worst_case_seconds(RetryBudget(), RequestLimits(), 5.0) == pytest.approx(391.0)
 
 
 def test_limits_reject_nonsense() -> None:
     with pytest.raises(ValueError, match="deadline_s"):
         RequestLimits(deadline_s=0)
     with pytest.raises(ValueError, match="max_attempts"):
-        RetrySettings(max_attempts=0)
+        RetryBudget(max_attempts=0)

@@ -15,10 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from resources.models.litellm_labeler import LiteLLMLabeler, ModelConfigError, ModelRetry, TransientModelError
+from resources.models.litellm_labeler import (
+    LiteLLMLabeler,
+    ModelConfigError,
+    TransientModelError,
+    worst_case_batch_s,
+)
 from resources.models.prompt import PROMPT_VERSION, build_messages
 from resources.models.registry import ModelSpec, load_model_registry
 from resources.models.validate import NOT_ANSWERED
+from resources.retrying import RetryBudget
 from scout_contract.audience import load_audiences
 from scout_contract.labels import Label, Labeler, LabelFailure, ProfileForLabel
 from tests.llm_server import FakeLLMServer, naive_read_rows, rule_label, toon_block
@@ -35,7 +41,7 @@ BATCH = [
 ]
 HONEST = {p.handle: rule_label(p.bio) for p in BATCH}
 # The labeler's own retries (the one layer that retries a model call), with millisecond backoffs.
-FAST_RETRY = ModelRetry(max_attempts=3, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
+FAST_RETRY = RetryBudget(max_attempts=3, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
 
 
 @pytest.fixture
@@ -144,7 +150,7 @@ def test_rate_limit_and_overload_are_retried_by_the_labeler_only_then_raise_tran
 def test_retry_after_is_capped(server: FakeLLMServer) -> None:
     server.mode = "rate_limited"  # asks for 7 s
     sleeps: list[float] = []
-    retry = ModelRetry(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, retry_after_max_s=2.0)
+    retry = RetryBudget(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, retry_after_max_s=2.0)
     labeler = LiteLLMLabeler(_spec(server.url), api_key=API_KEY, retry=retry, sleep=sleeps.append)
     with pytest.raises(TransientModelError):
         labeler.label(BATCH, AUDIENCE)
@@ -172,14 +178,14 @@ def test_slow_model_times_out_within_the_documented_worst_case(server: FakeLLMSe
     loaded CI machine without hiding a missing timeout (the server would hold each call 30 s).
     """
     server.mode, server.delay_s = "slow", 30.0
-    retry = ModelRetry(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
+    retry = RetryBudget(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
     labeler = LiteLLMLabeler(_spec(server.url), timeout_s=0.5, api_key=API_KEY, retry=retry)
     started = time.monotonic()
     with pytest.raises(TransientModelError, match="Timeout"):
         labeler.label(BATCH, AUDIENCE)
     elapsed = time.monotonic() - started
     assert len(server.requests) == 2
-    assert elapsed <= retry.worst_case_s(0.5) + 3.0, elapsed
+    assert elapsed <= worst_case_batch_s(retry, 0.5) + 3.0, elapsed
 
 
 class _DripHandler(BaseHTTPRequestHandler):
@@ -208,7 +214,7 @@ def test_a_model_that_drips_its_reply_is_cut_at_the_deadline() -> None:
     drip = ThreadingHTTPServer(("127.0.0.1", 0), _DripHandler)
     drip.daemon_threads = True
     threading.Thread(target=drip.serve_forever, args=(0.05,), daemon=True).start()
-    retry = ModelRetry(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
+    retry = RetryBudget(max_attempts=2, backoff_initial_s=0.001, backoff_max_s=0.005, backoff_jitter_s=0.001)
     url = f"http://127.0.0.1:{drip.server_address[1]}/v1"
     labeler = LiteLLMLabeler(_spec(url), timeout_s=0.5, api_key=API_KEY, retry=retry)
     started = time.monotonic()
@@ -220,7 +226,7 @@ def test_a_model_that_drips_its_reply_is_cut_at_the_deadline() -> None:
         drip.server_close()
     elapsed = time.monotonic() - started
     # The worst case is 2 x (0.5 s + 1 s grace) + 0.005 s; the drip alone would last 30 s a call.
-    assert elapsed <= retry.worst_case_s(0.5) + 3.0, elapsed
+    assert elapsed <= worst_case_batch_s(retry, 0.5) + 3.0, elapsed
 
 
 def test_unreachable_endpoint_is_transient() -> None:

@@ -27,7 +27,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import stamina
 
@@ -35,6 +34,7 @@ from resources.models.litellm_import import import_litellm
 from resources.models.prompt import PROMPT_VERSION, build_messages
 from resources.models.registry import ModelSpec
 from resources.models.validate import parse_model_output_detailed
+from resources.retrying import RetryBudget, retry_after_seconds
 from scout_contract.audience import Audience
 from scout_contract.labels import LabelBatchResult, LabelFailure, ProfileForLabel
 
@@ -67,39 +67,26 @@ def _status_code(exc: Exception) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _retry_after(exc: Exception) -> float | None:
-    """Seconds the provider asked us to wait, if it said (litellm keeps the raw headers)."""
+def _retry_after(exc: Exception, cap_s: float) -> float | None:
+    """Seconds the provider asked us to wait, if it said (litellm keeps the raw headers), capped."""
     for headers in (
         getattr(exc, "litellm_response_headers", None),
         getattr(getattr(exc, "response", None), "headers", None),
     ):
-        value = headers.get("retry-after") if headers is not None else None
-        if value is not None:
-            try:
-                return float(value)
-            except ValueError:
-                return None  # an HTTP date; the caller's backoff applies
+        if headers is not None:
+            wait = retry_after_seconds(headers, cap_s=cap_s)
+            if wait is not None:
+                return wait
     return None
 
 
-@dataclass(frozen=True)
-class ModelRetry:
-    """How hard one batch is tried: attempts in all, backoff between them, cap on a server's wait."""
+# How hard one batch is tried (the only layer that retries a model call).
+MODEL_RETRY = RetryBudget(max_attempts=3, backoff_initial_s=1.0)
 
-    max_attempts: int = 3
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
-    backoff_jitter_s: float = 1.0
-    retry_after_max_s: float = 60.0
 
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
-
-    def worst_case_s(self, timeout_s: float) -> float:
-        """The longest one ``label`` call can take: every attempt hits its deadline, every wait is maximal."""
-        wait = max(self.backoff_max_s, self.retry_after_max_s)
-        return self.max_attempts * (timeout_s + DEADLINE_GRACE_S) + (self.max_attempts - 1) * wait
+def worst_case_batch_s(retry: RetryBudget, timeout_s: float) -> float:
+    """The longest one ``label`` call can take: every attempt hits its deadline, every wait is maximal."""
+    return retry.max_attempts * (timeout_s + DEADLINE_GRACE_S) + (retry.max_attempts - 1) * retry.max_wait_s
 
 
 # A call still running this long after ``timeout_s`` is abandoned: litellm's timeout bounds each
@@ -155,7 +142,7 @@ class LiteLLMLabeler:
         *,
         timeout_s: float | None = None,
         api_key: str | None = None,
-        retry: ModelRetry | None = None,
+        retry: RetryBudget = MODEL_RETRY,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if spec.is_local:
@@ -163,7 +150,7 @@ class LiteLLMLabeler:
         self.spec = spec
         self.alias = spec.alias
         self.timeout_s = timeout_s if timeout_s is not None else spec.timeout_s
-        self.retry = retry or ModelRetry()
+        self.retry = retry
         self._sleep = sleep
         self._key = api_key or ""  # given by the resource (EnvVar) or the CLI; never logged
 
@@ -196,12 +183,11 @@ class LiteLLMLabeler:
             status is not None and (status in _TRANSIENT_STATUS or status >= 500)
         ):
             message = self._scrub(f"{type(exc).__name__}: {exc}", api_key)
-            wait = _retry_after(exc)
             raise TransientModelError(
                 self.alias,
                 message,
                 status_code=status,
-                retry_after_s=None if wait is None else min(max(wait, 0.0), self.retry.retry_after_max_s),
+                retry_after_s=_retry_after(exc, self.retry.retry_after_max_s),
             ) from None
 
     def _complete(self, litellm, messages: list, api_key: str, size: int):

@@ -69,9 +69,11 @@ class LabelModel(dg.ConfigurableResource):
 
                 self._labeler = LocalMiniLMLabeler()
             else:
-                from resources.models.litellm_labeler import LiteLLMLabeler, ModelRetry
+                from resources.models.litellm_labeler import MODEL_RETRY, LiteLLMLabeler
 
-                retry = ModelRetry(max_attempts=self.max_attempts, retry_after_max_s=self.retry_after_max_s)
+                retry = dataclasses.replace(
+                    MODEL_RETRY, max_attempts=self.max_attempts, retry_after_max_s=self.retry_after_max_s
+                )
                 self._labeler = LiteLLMLabeler(
                     spec, timeout_s=self.timeout_s, api_key=self.api_key, retry=retry
                 )

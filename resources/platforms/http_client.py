@@ -41,7 +41,6 @@ import stamina
 
 from resources.platforms.deadline import deadline_transport, request_deadline
 from resources.platforms.rate_gate import RateGate
-from resources.platforms.retry_after import retry_after_seconds
 from resources.platforms.search_page import (
     ERROR_CLASSES,
     RETRIED_KINDS,
@@ -52,6 +51,7 @@ from resources.platforms.search_page import (
     attach_calls,
     utc_now,
 )
+from resources.retrying import RetryBudget, retry_after_seconds
 from scout_contract.errors import PayloadError
 
 log = logging.getLogger(__name__)
@@ -62,34 +62,6 @@ USER_AGENT = "scout/0.1 (+https://github.com/scout-platform)"
 _SNIPPET_CHARS = 200
 _ERROR_CHARS = 2000
 _UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
-
-
-@dataclass(frozen=True)
-class RetrySettings:
-    """How hard to try before giving up on one request.
-
-    ``backoff_*`` feed stamina's exponential backoff: the n-th wait is
-    ``min(backoff_max_s, backoff_initial_s * 2**(n-1) + uniform(0, backoff_jitter_s))``.
-    ``retry_after_max_s`` caps any wait a server asks for (that wait replaces the backoff).
-    """
-
-    max_attempts: int = 5
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 30.0
-    backoff_jitter_s: float = 1.0
-    retry_after_max_s: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
-        for name in ("backoff_initial_s", "backoff_max_s", "backoff_jitter_s", "retry_after_max_s"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-
-    @property
-    def max_wait_s(self) -> float:
-        """The longest wait between two attempts: a backoff or a (capped) server-requested wait."""
-        return max(self.backoff_max_s, self.retry_after_max_s)
 
 
 @dataclass(frozen=True)
@@ -106,7 +78,7 @@ class RequestLimits:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
 
 
-def worst_case_seconds(retry: RetrySettings, limits: RequestLimits, requests_per_second: float) -> float:
+def worst_case_seconds(retry: RetryBudget, limits: RequestLimits, requests_per_second: float) -> float:
     """The longest one ``get_json`` can take: every attempt runs to its deadline, every wait is maximal.
 
     The gate term assumes this client is the gate's only user (one platform step at a time:
@@ -187,7 +159,7 @@ class PlatformHttpClient:
         *,
         platform: str,
         base_url: str,
-        retry: RetrySettings,
+        retry: RetryBudget,
         rate_gate: RateGate,
         limits: RequestLimits | None = None,
         timeout_s: float | None = None,

@@ -22,11 +22,11 @@ from resources.platforms.http_client import (
     JsonResponse,
     PlatformHttpClient,
     RequestLimits,
-    RetrySettings,
     worst_case_seconds,
 )
 from resources.platforms.rate_gate import RateGate, shared_rate_gate
 from resources.platforms.search_page import CallRecord, SearchPage, ids_hash
+from resources.retrying import RetryBudget
 
 SandboxStarter = Callable[[], str]
 _sandbox_starter: SandboxStarter | None = None
@@ -158,8 +158,8 @@ class PlatformSearchResource(dg.ConfigurableResource):
         return self._client
 
     @property
-    def retry_settings(self) -> RetrySettings:
-        return RetrySettings(
+    def retry_settings(self) -> RetryBudget:
+        return RetryBudget(
             max_attempts=self.max_attempts,
             backoff_initial_s=self.backoff_initial_s,
             backoff_max_s=self.backoff_max_s,
