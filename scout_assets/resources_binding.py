@@ -25,7 +25,7 @@ from contextlib import suppress
 import dagster as dg
 
 from resources.archive import LocalArchive, RawArchive, S3Archive
-from resources.models.registry import ModelSpec, load_model_registry
+from resources.models.registry import ModelSpec, load_models_file
 from resources.models.resource import LabelModel, model_resource_key
 from resources.models.roster import ModelRoster
 from resources.platforms.bluesky import BlueskySearch
@@ -117,7 +117,7 @@ def model_resources() -> dict[str, LabelModel]:
         model_resource_key(alias): LabelModel(
             alias=alias, api_key=_env(spec.api_key_env) if spec.api_key_env else None
         )
-        for alias, spec in load_model_registry().items()
+        for alias, spec in load_models_file().models.items()
     }
 
 
@@ -126,7 +126,7 @@ def build_model_roster() -> ModelRoster:
     return ModelRoster(
         available=[
             alias
-            for alias, spec in load_model_registry().items()
+            for alias, spec in load_models_file().models.items()
             if spec.is_local or spec.api_key_env is None or _env(spec.api_key_env) is not None
         ]
     )
@@ -145,7 +145,7 @@ def secret_values() -> dict[str, str]:
     """
     names = list(SECRET_VARIABLES)
     with suppress(ValueError):
-        names += [spec.api_key_env for spec in load_model_registry().values() if spec.api_key_env]
+        names += [spec.api_key_env for spec in load_models_file().models.values() if spec.api_key_env]
     return {name: os.environ[name] for name in names if (os.environ.get(name) or "").strip()}
 
 

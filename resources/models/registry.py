@@ -18,6 +18,7 @@ changes the draws of the others.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,7 @@ def load_model_registry(path: Path | str = MODELS_FILE) -> dict[str, ModelSpec]:
     return {alias: _model_spec(path, alias, entry) for alias, entry in load_models_file(path).models.items()}
 
 
-def draw_models(registry: dict[str, ModelSpec], rng_seed: int) -> list[ModelDraw]:
+def draw_models(registry: Mapping[str, ModelSpec | ModelEntry], rng_seed: int) -> list[ModelDraw]:
     """This cycle's independent draw for every model; replayable from ``rng_seed`` alone."""
     draws = []
     for alias, spec in registry.items():

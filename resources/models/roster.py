@@ -14,7 +14,7 @@ from functools import cached_property
 import dagster as dg
 from pydantic import Field
 
-from resources.models.registry import ModelSpec, load_model_registry
+from resources.models.registry import ModelEntry, load_models_file
 
 
 class ModelRoster(dg.ConfigurableResource):
@@ -23,9 +23,13 @@ class ModelRoster(dg.ConfigurableResource):
     available: list[str] = Field(description="Aliases that can label in this deployment.")
 
     @cached_property
-    def specs(self) -> dict[str, ModelSpec]:
-        """Every registered model (available or not): the draw replays the same over all of them."""
-        return load_model_registry()
+    def specs(self) -> dict[str, ModelEntry]:
+        """Every registered model (available or not): the draw replays the same over all of them.
+
+        The entries as configured, prices unresolved: a draw needs probabilities and batch sizes,
+        and resolving prices would import litellm on every load and tick.
+        """
+        return load_models_file().models
 
     def batch_size(self, alias: str) -> int:
         return self.specs[alias].batch_size
