@@ -17,7 +17,8 @@ from dataclasses import dataclass
 _UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 
-def _storable(text: str) -> str:
+def storable_text(text: str) -> str:
+    """``text`` with what a warehouse text column refuses (lone surrogates, NUL) made U+FFFD."""
     return _UNSTORABLE.sub("\ufffd", text)
 
 
@@ -37,8 +38,8 @@ class PayloadError(ValueError):
     def __init__(self, platform: str, keyword: str, field: str, detail: str) -> None:
         self.platform = platform
         self.keyword = keyword
-        self.field = _storable(field)
-        self.detail = _storable(detail)
+        self.field = storable_text(field)
+        self.detail = storable_text(detail)
         super().__init__(f"{platform} payload for keyword {keyword!r}: field {field!r} {detail}")
 
     def __reduce__(self):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from resources.platforms.search_page import (
     utc_now,
 )
 from resources.retrying import RetryBudget, retry_after_seconds
-from scout_contract.errors import PayloadError
+from scout_contract.errors import PayloadError, storable_text
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ T = TypeVar("T")
 USER_AGENT = "scout/0.1 (+https://github.com/scout-platform)"
 _SNIPPET_CHARS = 200
 _ERROR_CHARS = 2000
-_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -442,7 +440,7 @@ class _TooLarge(Exception):
 
 def _storable(text: str) -> str:
     """``text`` without what a warehouse text column refuses (NUL, lone surrogates) and capped."""
-    text = _UNSTORABLE.sub("\ufffd", text)
+    text = storable_text(text)
     return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS] + "…"
 
 
