@@ -7,10 +7,16 @@ request, keyed by platform and day so a day is one prefix listing:
 
     <prefix>/<platform>/<YYYY-MM-DD>/<request_id>.json
 
+Besides pages the archive keeps a few other files Scout must not lose with the warehouse, such
+as the fitted local labeler's weights (``scout_assets/labeling/labeler_store.py``). They are
+*objects* under their own branch, so no object key can ever meet a page key:
+
+    <prefix>/objects/<key>          e.g. objects/labelers/thelai_customers.v3/<fit_id>/weights.npz
+
 Two implementations behind one interface: ``LocalArchive`` (a folder, the embedded default)
 and ``S3Archive`` (a bucket, production). Both are write-once: putting the same
-``request_id`` again with the same body returns the same URI and changes nothing (a retried
-run is harmless); a *different* body under an existing ``request_id`` raises
+``request_id`` (or object key) again with the same body returns the same URI and changes nothing
+(a retried run is harmless); a *different* body under an existing ``request_id`` or key raises
 ``ArchiveConflictError``, because an archive that silently rewrites history is no archive.
 
 S3 credentials come only from boto3's standard chain (``AWS_ACCESS_KEY_ID``/
@@ -58,6 +64,8 @@ _SECRET_WORDS = frozenset(
 )
 _METADATA_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _META_SUFFIX = ".meta"  # LocalArchive keeps metadata beside the page: <request_id>.json.meta
+# The branch every non-page object lives under; pages start with a platform name, never this.
+OBJECTS_BRANCH = "objects"
 
 
 class ArchiveError(RuntimeError):
@@ -84,6 +92,19 @@ def day_prefix(platform: str, day: date) -> str:
     if not isinstance(day, date):
         raise TypeError(f"archive: day must be a datetime.date, got {type(day).__name__} {day!r}")
     return f"{platform}/{day.isoformat()}"
+
+
+def object_key(key: str) -> str:
+    """The checked path of a non-page object below the archive root: ``objects/<key>``.
+
+    ``key`` is ``/``-separated safe segments (``labelers/thelai_customers.v3/ab12/labeler.json``);
+    an empty segment, ``..`` or a character outside letters, digits, ``.``, ``_`` and ``-`` is refused.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"archive: object key must be a non-empty string, got {key!r}")
+    for segment in key.split("/"):
+        _check_segment(f"object key {key!r} segment", segment)
+    return f"{OBJECTS_BRANCH}/{key}"
 
 
 def _check_segment(name: str, value: str) -> None:
@@ -149,6 +170,14 @@ class RawArchive(dg.ConfigurableResource):
     def list_day(self, platform: str, day: date) -> list[str]:
         """URIs of every page of ``platform`` on ``day``, sorted."""
 
+    @abstractmethod
+    def put_object(self, key: str, body: str | bytes, metadata: Mapping[str, str] | None = None) -> str:
+        """Store one non-page object under ``objects/<key>``, write-once like a page; return its URI."""
+
+    @abstractmethod
+    def get_object(self, key: str) -> bytes:
+        """The stored bytes of the object put under ``key``; ``ArchiveNotFoundError`` if absent."""
+
 
 class LocalArchive(RawArchive):
     """The archive as a folder: the embedded default, and what tests use.
@@ -172,15 +201,30 @@ class LocalArchive(RawArchive):
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         _check_segment("request_id", request_id)
-        data, meta = _as_bytes(body), _clean_metadata(metadata)
         target = self.root_path() / day_prefix(platform, day) / f"{request_id}.json"
+        return self._put(target, body, metadata, f"request_id {request_id!r}")
+
+    def put_object(self, key: str, body: str | bytes, metadata: Mapping[str, str] | None = None) -> str:
+        target = self.root_path() / object_key(key)
+        return self._put(target, body, metadata, f"object key {key!r}")
+
+    def get_object(self, key: str) -> bytes:
+        path = self.root_path() / object_key(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ArchiveNotFoundError(f"archive {self.root_path()}: no object at {path}") from None
+
+    def _put(self, target: Path, body: str | bytes, metadata: Mapping[str, str] | None, what: str) -> str:
+        """Publish ``body`` (and its metadata) at ``target`` once; the same body again is a no-op."""
+        data, meta = _as_bytes(body), _clean_metadata(metadata)
         target.parent.mkdir(parents=True, exist_ok=True)
         if _publish(target, data):
             _publish(target.with_name(target.name + _META_SUFFIX), json.dumps(meta, sort_keys=True).encode())
         elif target.read_bytes() != data:
             raise ArchiveConflictError(
                 f"archive {self.root_path()}: {target.relative_to(self.root_path())} already holds a different body "
-                f"for request_id {request_id!r}; archived pages are never rewritten"
+                f"for {what}; archived objects are never rewritten"
             )
         return target.resolve().as_uri()
 
@@ -261,8 +305,24 @@ class S3Archive(RawArchive):
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         _check_segment("request_id", request_id)
-        data, meta = _as_bytes(body), _clean_metadata(metadata)
         key = page_key(self.prefix, platform, day, request_id)
+        return self._put(key, body, metadata, "application/json", f"request_id {request_id!r}")
+
+    def put_object(self, key: str, body: str | bytes, metadata: Mapping[str, str] | None = None) -> str:
+        full = self._object_key(key)
+        return self._put(full, body, metadata, "application/octet-stream", f"object key {key!r}")
+
+    def get_object(self, key: str) -> bytes:
+        return self._read(self._object_key(key))
+
+    def _object_key(self, key: str) -> str:
+        return "/".join(part for part in (self.prefix.strip("/"), object_key(key)) if part)
+
+    def _put(
+        self, key: str, body: str | bytes, metadata: Mapping[str, str] | None, content_type: str, what: str
+    ) -> str:
+        """Conditionally create ``key``; the same body again is a no-op, a different one a conflict."""
+        data, meta = _as_bytes(body), _clean_metadata(metadata)
         # S3 user metadata travels in HTTP headers, which must be ASCII: percent-encode values
         # (a keyword like "café" would otherwise fail the upload).
         encoded = {name: quote(value, safe=" -_.~:/@+,;=") for name, value in meta.items()}
@@ -271,7 +331,7 @@ class S3Archive(RawArchive):
                 Bucket=self.bucket,
                 Key=key,
                 Body=data,
-                ContentType="application/json",
+                ContentType=content_type,
                 Metadata=encoded,
                 IfNoneMatch="*",
             )
@@ -280,8 +340,8 @@ class S3Archive(RawArchive):
                 raise ArchiveError(f"archive: put to {self._where(key)} failed: {_describe(exc)}") from exc
             if self._read(key) != data:
                 raise ArchiveConflictError(
-                    f"archive: {self._where(key)} already holds a different body for request_id "
-                    f"{request_id!r}; archived pages are never rewritten"
+                    f"archive: {self._where(key)} already holds a different body for {what}; "
+                    "archived objects are never rewritten"
                 ) from None
         return f"s3://{self.bucket}/{key}"
 

@@ -7,7 +7,12 @@ import warnings
 import dagster as dg
 
 from scout_assets.assets import dbt
-from scout_assets.partitions import daily_model_partitions, daily_partitions, daily_platform_partitions
+from scout_assets.partitions import (
+    audience_partitions,
+    daily_model_partitions,
+    daily_partitions,
+    daily_platform_partitions,
+)
 
 MAIN_ASSETS = ["keywords", "raw_searches", "profiles", "has_scores", "profiles_to_score"]
 
@@ -70,6 +75,15 @@ dbt_docs_job = dg.define_asset_job(
     description="Regenerate the dbt docs site.",
 )
 
+# One run = one audience version: fit the local labeler on its reviews (and run refit_not_worse).
+# The refit sensor launches it when enough new reviews arrived; `scout labeler fit` is the CLI twin.
+labeler_fit_job = dg.define_asset_job(
+    name="scout_labeler_fit",
+    selection=dg.AssetSelection.assets("local_labeler"),
+    partitions_def=audience_partitions,
+    description="Fit the local labeler on the latest reviews of one audience version and store it.",
+)
+
 ALL_JOBS = [
     scout_main_job,
     rederive_job,
@@ -78,4 +92,5 @@ ALL_JOBS = [
     dbt_models_job,
     dbt_marts_job,
     dbt_docs_job,
+    labeler_fit_job,
 ]

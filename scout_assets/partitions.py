@@ -79,3 +79,19 @@ def split_model_partition_key(key: str | dg.MultiPartitionKey) -> tuple[date, st
         return date.fromisoformat(dims["date"]), dims["model"]
     day, _, model = str(key).partition("|")
     return date.fromisoformat(day), model
+
+
+def _audience_keys() -> list[str]:
+    """Every audience version with a file in config/audiences/, by file name alone.
+
+    Only the names are read here (``<name>.<version>.json`` → ``name.version``): a broken audience
+    file must fail the run that uses it, not the loading of the whole code location.
+    """
+    from scout_contract.audience import AUDIENCES_DIR
+
+    return sorted(path.stem for path in AUDIENCES_DIR.glob("*.json"))
+
+
+# The local labeler is fitted per audience version (one partition = one audience file), so a
+# labeler can be fitted on the reviews of a version before labeling.yaml activates it.
+audience_partitions = dg.StaticPartitionsDefinition(_audience_keys())

@@ -160,41 +160,52 @@ def read_profiles(path: Path | str) -> list[InputRow]:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _resolve_audience(value: str) -> Audience:
-    from scout_contract.audience import load_audience, load_audiences
+def build_labeler(
+    alias: str, models_file: str | None, labeler_dir: str | None = None, audience: Audience | None = None
+) -> tuple[Labeler, int]:
+    """The labeler for a registry alias and its default batch size.
 
-    path = Path(value)
-    if path.suffix == ".json" or path.exists():
-        if not path.is_file():
-            raise InputError(f"audience file {path}: no such file")
-        return load_audience(path)
-    known = load_audiences()
-    if value not in known:
-        raise InputError(
-            f"audience {value!r}: not a .json file nor a configured audience (known: {', '.join(known)})"
-        )
-    return known[value]
-
-
-def build_labeler(alias: str, models_file: str | None) -> tuple[Labeler, int]:
-    """The labeler for a registry alias and its default batch size."""
+    ``labeler_dir`` (local model only) is a fit written by ``scout labeler fit``; it must have
+    been trained for ``audience``.
+    """
     from resources.models.registry import MODELS_FILE, load_model_registry
 
     registry = load_model_registry(models_file or MODELS_FILE)
     if alias not in registry:
         raise InputError(f"unknown model alias {alias!r} (known: {', '.join(registry)})")
     spec = registry[alias]
+    if labeler_dir is not None and not spec.is_local:
+        raise InputError(f"--labeler is a fit of the local labeler; model {alias!r} is not local")
     if spec.is_local:
         from resources.models.local_minilm import ALIAS, LocalMiniLMLabeler, get_model
 
         if alias != ALIAS:
             raise InputError(f"model {alias!r} is local but only {ALIAS!r} has a local implementation")
+        if labeler_dir is not None:
+            return _fitted_labeler(labeler_dir, audience), spec.batch_size
         # Load the model now, so the summary's labels/s measures labeling, not a one-off load.
         return LocalMiniLMLabeler(model=get_model()), spec.batch_size
     from resources.models.litellm_labeler import LiteLLMLabeler
     from scout_assets.resources_binding import model_api_key
 
     return LiteLLMLabeler(spec, api_key=model_api_key(spec)), spec.batch_size
+
+
+def _fitted_labeler(labeler_dir: str, audience: Audience | None) -> Labeler:
+    from resources.models.fitted_labeler import FittedLabeler, LabelerFileError
+    from resources.models.local_minilm import get_model
+
+    try:
+        labeler = FittedLabeler.load(labeler_dir)
+    except LabelerFileError as exc:
+        raise InputError(f"--labeler {exc}") from None
+    if audience is not None and labeler.audience_hash != audience.content_hash:
+        raise InputError(
+            f"--labeler {labeler_dir}: fitted for audience {labeler.audience!r} "
+            f"({labeler.audience_hash[:12]}), not for {audience.key!r} ({audience.content_hash[:12]})"
+        )
+    get_model()  # load MiniLM now, so the summary's labels/s measures labeling, not a one-off load
+    return labeler
 
 
 def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -215,9 +226,13 @@ def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", required=True, help="where to write one JSON line per labeled profile")
     parser.add_argument(
-        "--batch-size", type=_positive, help="profiles per model call (default: the model's batch_size)"
+        "--labeler",
+        help="folder of a fitted local labeler (`scout labeler fit --out DIR`); local-minilm only",
     )
-    parser.add_argument("--limit", type=_positive, help="label only the first N profiles (after --split)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, help="profiles per model call (default: the model's batch_size)"
+    )
+    parser.add_argument("--limit", type=positive_int, help="label only the first N profiles (after --split)")
     parser.add_argument(
         "--split",
         choices=("all", *SPLITS),
@@ -230,7 +245,8 @@ def add_label_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1, with a message naming what was given."""
     try:
         value = int(text)
     except ValueError:
@@ -267,12 +283,14 @@ def _label_batch(
 def run_label(args: argparse.Namespace) -> int:
     """Label ``args.input`` into ``args.output``; 0 = all labeled, 1 = some failed, 2 = bad input."""
     from resources.models.registry import RegistryError
-    from scout_contract.audience import AudienceError
+    from scout_contract.audience import AudienceError, resolve_audience
 
     try:
         rows = read_profiles(args.input)
-        audience = _resolve_audience(args.audience)
-        labeler, default_batch = build_labeler(args.model, getattr(args, "models_file", None))
+        audience = resolve_audience(args.audience)
+        labeler, default_batch = build_labeler(
+            args.model, getattr(args, "models_file", None), getattr(args, "labeler", None), audience
+        )
         if Path(args.output).resolve() == Path(args.input).resolve():
             raise InputError(f"{args.output}: the output would overwrite the input")
     except (InputError, AudienceError, RegistryError) as exc:
@@ -324,6 +342,8 @@ def _label_all(
                         "audience": audience.key,
                         "prompt_version": prompt_version,
                     }
+                    if item.p_true is not None:  # a fitted local labeler: its probability and defer flag
+                        record |= {"p_true": item.p_true, "defer": bool(item.defer)}
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             outcomes.update(outcome)

@@ -17,6 +17,8 @@ import warnings
 from pathlib import Path
 
 from scout_cli.label import add_label_parser
+from scout_cli.labeler import add_labeler_parser
+from scout_cli.review import add_review_parser
 from scout_cli.stopping import SIGNALS, stoppable
 from scout_contract.paths import PROJECT_ROOT
 from scout_contract.settings import OFFLINE_SWITCHES
@@ -121,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, help="seed of the model draw (default: the current time; printed)")
     run.set_defaults(handler=stoppable(run_main))  # SIGTERM/SIGINT end it within seconds
     add_label_parser(sub)
+    add_review_parser(sub)
+    add_labeler_parser(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -75,6 +75,7 @@ def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
             print(
                 f"  {row['model']:<18} {row['audience']:<24} {row['n_true']:>4} / {row['n_false']:>4} / {row['n_null']:>4}"
             )
+    print_local_labelers(warehouse)
     keywords = warehouse.read(KEYWORDS_SQL, [day])
     if keywords.height:
         print("\nBest keywords today (new profiles, share above the HAS threshold, true labels):")
@@ -91,3 +92,23 @@ def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
     print(
         "Open the Dagster UI (asset lineage, runs, backfills): bash infra/scripts/ui.sh → http://127.0.0.1:3000"
     )
+
+
+def print_local_labelers(warehouse: Warehouse) -> None:
+    """Which local labeler the cascade starts with, per active audience: a fit, or zero-shot and why.
+
+    An audience without reviews falls back to the zero-shot rule; the line says so and how to add
+    reviews, because that is the one thing that makes the free labeler worth trusting.
+    """
+    from scout_assets.labeling.labeler_store import resolve_local_labeler
+    from scout_assets.labeling.settings import load_labeling_settings
+    from scout_assets.resources_binding import build_archive
+    from scout_contract.audience import load_audiences
+
+    settings = load_labeling_settings()
+    audiences = load_audiences()
+    archive = build_archive()
+    print("\nLocal labeler (the cascade's first step), per audience:")
+    for key in settings.audiences:
+        resolved = resolve_local_labeler(warehouse, archive, audiences[key], settings.cascade.defer_threshold)
+        print(f"  {key}: {resolved.source}")

@@ -174,3 +174,22 @@ def load_audiences(directory: Path | str = AUDIENCES_DIR) -> dict[str, Audience]
     if not directory.is_dir():
         raise AudienceError(f"audience folder {directory} does not exist")
     return {audience.key: audience for audience in map(load_audience, sorted(directory.glob("*.json")))}
+
+
+def resolve_audience(value: str, directory: Path | str = AUDIENCES_DIR) -> Audience:
+    """The audience a command line names: a ``.json`` file (or any existing path), else a configured key.
+
+    ``thelai_customers.v3`` is looked up among the files of ``directory``; anything ending in
+    ``.json`` must be a readable audience file. Raises ``AudienceError`` naming what was given.
+    """
+    path = Path(value)
+    if path.suffix == ".json" or path.exists():
+        if not path.is_file():
+            raise AudienceError(f"audience file {path}: no such file")
+        return load_audience(path)
+    known = load_audiences(directory)
+    if value not in known:
+        raise AudienceError(
+            f"audience {value!r}: not a .json file nor a configured audience (known: {', '.join(known)})"
+        )
+    return known[value]

@@ -29,11 +29,17 @@ class ProfileForLabel:
 
 @dataclass(frozen=True)
 class Label:
-    """One trivalent verdict: True matches, False does not, None is uncertain."""
+    """One trivalent verdict: True matches, False does not, None is uncertain.
+
+    ``p_true`` and ``defer`` come from the local labeler only: its calibrated probability that
+    the profile is ``true`` and whether it is unsure enough to hand the profile to an LLM.
+    """
 
     handle: str
     label: bool | None
     reason: str
+    p_true: float | None = None
+    defer: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -54,11 +54,11 @@ class ScoutSettings(BaseModel):
         "search_cron": "SCOUT_SEARCH_CRON",
         "stats_cron": "SCOUT_STATS_CRON",
         "label_max_wait_minutes": "SCOUT_LABEL_MAX_WAIT_MINUTES",
-        "label_lookback_days": "SCOUT_LABEL_LOOKBACK_DAYS",
         "relabel_days": "SCOUT_RELABEL_DAYS",
+        "reviewer": "SCOUT_REVIEWER",
     }
-    # Read when the first name is unset (the AWS SDKs accept either).
-    FALLBACK_NAMES: ClassVar[dict[str, str]] = {"aws_region": "AWS_DEFAULT_REGION"}
+    # Read when the first name is unset (the AWS SDKs accept either; a reviewer is the login name).
+    FALLBACK_NAMES: ClassVar[dict[str, str]] = {"aws_region": "AWS_DEFAULT_REGION", "reviewer": "USER"}
 
     # where data lives
     data_dir: Path = Field(
@@ -88,10 +88,11 @@ class ScoutSettings(BaseModel):
     search_cron: str = Field(default="*/15 * * * *", description="The predecessor searched every 15 min.")
     stats_cron: str = Field(default="0 2 * * *", description="Yesterday's keyword stats at 02:00 UTC.")
     label_max_wait_minutes: int = Field(default=60, ge=1, description="Oldest unit's wait before a run.")
-    label_lookback_days: int = Field(
-        default=1, ge=0, description="Days before today the label sensor watches."
-    )
     relabel_days: int = Field(default=7, ge=1, description="Days a new audience version relabels.")
+    # reviews
+    reviewer: str | None = Field(
+        default=None, description="Who a review is from (dashboard, scout review import); unset: $USER."
+    )
 
     @field_validator("marts_schema")
     @classmethod

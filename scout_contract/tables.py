@@ -297,6 +297,11 @@ LLM_LABELS = Table(
         ("latency_ms", "float"),
         ("run_id", "text"),
         ("labeled_at", "timestamp"),
+        # Set by the local labeler only (null for LLMs): its calibrated probability of `true` and
+        # whether it deferred the profile to the LLM cascade (scout_assets/labeling/cascade.py).
+        # Last, so a warehouse created before them gets them by ALTER TABLE in the same place.
+        ("p_true", "float"),
+        ("deferred", "bool"),
     ),
     key=("platform", "platform_id", "model", "audience"),
     partition_columns=("partition_date", "model"),
@@ -504,3 +509,70 @@ BREAKER_EVENTS = Table(
 )
 
 TABLES.update({t.name: t for t in (CIRCUIT_BREAKERS, BREAKER_EVENTS)})
+
+
+# --- people's reviews and the local labeler fitted on them (docs/labeling.md) ------------------
+
+REVIEWS = Table(
+    name="reviews",
+    description=(
+        "One person's verdict (true / false / null, with an optional reason) on one account against one "
+        "audience version. Append-only: a new review of the same account and audience supersedes the "
+        "older one (the latest is the truth), and every earlier verdict stays for the audit trail."
+    ),
+    # platform_id is null for a review imported for an account the warehouse has not seen (it is
+    # then matched by platform + handle, case-insensitively). name/bio/category/followers are the
+    # profile as the person saw it: the local labeler is trained on exactly what was judged.
+    # source: "dashboard", "cli", or "import:<file name>".
+    columns=(
+        ("review_id", "text"),
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("handle", "text"),
+        ("name", "text"),
+        ("bio", "text"),
+        ("category", "text"),
+        ("followers", "int"),
+        ("audience", "text"),
+        ("audience_hash", "text"),
+        ("label", "bool"),
+        ("reason", "text"),
+        ("reviewer", "text"),
+        ("source", "text"),
+        ("reviewed_at", "timestamp"),
+    ),
+    key=("review_id",),
+    indexes=(("audience", "platform", "handle"),),
+)
+
+LABELER_FITS = Table(
+    name="labeler_fits",
+    description=(
+        "One fit of the local labeler for one audience version: where its weights are, what reviews it "
+        "learned from (count and digest) and its cross-validated figures. Append-only; the labeler in use "
+        "is the best-scoring fit on the newest set of reviews."
+    ),
+    # fit_id: digest of the reviews and the fit settings (the asset's data version). location: the
+    # archive key prefix (or a folder) holding labeler.json and weights.npz. cv_*: 5-fold figures
+    # against the reviews. metrics_json: the full report (calibration bins, per-fold figures).
+    columns=(
+        ("fit_id", "text"),
+        ("audience", "text"),
+        ("audience_hash", "text"),
+        ("reviews", "int"),
+        ("reviews_digest", "text"),
+        ("location", "text"),
+        ("cv_accuracy", "float"),
+        ("cv_precision_true", "float"),
+        ("cv_recall_true", "float"),
+        ("cv_brier", "float"),
+        ("defer_share", "float"),
+        ("metrics_json", "text"),
+        ("run_id", "text"),
+        ("fitted_at", "timestamp"),
+    ),
+    key=("fit_id",),
+    indexes=(("audience", "fitted_at"),),
+)
+
+TABLES.update({t.name: t for t in (REVIEWS, LABELER_FITS)})

@@ -16,7 +16,7 @@ from functools import partial
 import streamlit as st
 
 from scout_contract.settings import ScoutSettings
-from scout_dashboard import page_funnel, page_health, page_keywords, page_leads, page_models
+from scout_dashboard import page_funnel, page_health, page_keywords, page_leads, page_models, page_review
 from scout_dashboard.targets import marts_target
 
 # No page or page_icon icons: Streamlit turns them into the tab's favicon by fetching them from a
@@ -24,7 +24,8 @@ from scout_dashboard.targets import marts_target
 st.set_page_config(page_title="Scout", layout="wide")
 
 try:
-    target = marts_target(ScoutSettings.from_environ(os.environ))
+    settings = ScoutSettings.from_environ(os.environ)
+    target = marts_target(settings)
 except ValueError as exc:  # a bad variable: the message names it and never shows a secret
     st.error(f"The dashboard cannot read its settings: {exc}")
     st.stop()
@@ -35,5 +36,8 @@ PAGES = (
     st.Page(partial(page_keywords.render, target), title="Keywords", url_path="keywords"),
     st.Page(partial(page_health.render, target), title="Pipeline health", url_path="health"),
     st.Page(partial(page_models.render, target), title="Models", url_path="models"),
+    st.Page(
+        partial(page_review.render, target, settings.reviewer or "unknown"), title="Review", url_path="review"
+    ),
 )
 st.navigation(list(PAGES)).run()

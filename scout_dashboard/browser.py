@@ -26,6 +26,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "keywords": ("keywords", "Keyword leaderboard"),
     "health": ("health", "Pipeline health"),
     "models": ("models", "Model agreement"),
+    "review": ("review", "Review"),
 }
 _DONE = (
     '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'

@@ -1,14 +1,27 @@
-"""Model agreement: how often models label an account alike, and what each label costs."""
+"""Model agreement: how often each model agrees with people, what its vote weighs, and how models agree with each other."""
 
 from __future__ import annotations
 
 import altair as alt
+import polars as pl
 import streamlit as st
 
 from scout_dashboard import formatting, queries, ui
 from scout_dashboard.targets import MartsTarget
 
 REFERENCE_MODEL = "local-minilm"  # dbt var reference_model
+# Not in the table: the threshold is in the caption, and the local labeler's fit is a sentence
+# rather than columns empty for every other model.
+SENTENCE_COLUMNS = (
+    "validated_min_reviews",
+    "fit_id",
+    "fit_reviews",
+    "cv_accuracy",
+    "cv_precision_true",
+    "cv_recall_true",
+    "defer_share",
+    "fitted_at",
+)
 
 
 def render(target: MartsTarget) -> None:
@@ -19,19 +32,76 @@ def render(target: MartsTarget) -> None:
         st.info("No account has been labeled yet.")
         return
     audience = st.selectbox("Audience", audiences, key="models_audience")
+    _with_people(target, audience)
+    _between_models(target, audience)
+
+
+def _with_people(target: MartsTarget, audience: str) -> None:
+    """Agreement with people's reviews per model: the numbers the consensus weights come from."""
+    st.subheader("Agreement with people")
+    people = ui.read(target, queries.model_agreement(target.schema, audience))
+    if people.is_empty():
+        st.info("No model has labeled an account of this audience yet.")
+        return
+    needed = int(people["validated_min_reviews"][0])
     st.caption(
-        "All labels so far. Agreement counts the accounts both models labeled; uncertain agrees with "
-        f"uncertain. Reference: {REFERENCE_MODEL}, the free local model every account gets."
+        "Over the accounts each model labeled that a person reviewed for this audience (the latest "
+        "review of each). A model's vote weighs (agreements + 1) / (reviewed + 2) in the consensus: 50% "
+        f"before any review. It is validated from {needed} reviewed accounts; a keyword is never judged "
+        "invalid on one unvalidated model. Reviews are the accounts people chose to review, not a random "
+        "sample: read each rate with its count."
     )
-    summary = ui.read(target, queries.model_summary(target.schema, audience))
-    columns = st.columns(max(len(summary), 1))
-    for column, row in zip(columns, summary.iter_rows(named=True), strict=False):
+    columns = st.columns(max(people.height, 1))
+    for column, row in zip(columns, people.iter_rows(named=True), strict=False):
         column.metric(
             row["model"],
-            formatting.percent(row["agreement_with_reference"]),
-            help=f"agreement with {REFERENCE_MODEL}; {formatting.count(row['labels'])} labels, "
-            f"{formatting.usd(row['cost_per_label'])} per label",
+            formatting.percent(row["agreement_rate"]),
+            help=f"agreement with people on {formatting.count(row['reviewed'])} reviewed accounts; "
+            f"weight {formatting.percent(row['weight'])}; "
+            + ("validated" if row["validated"] else f"unvalidated (fewer than {needed} reviewed)"),
         )
+    if people["reviewed"].sum() == 0:
+        st.info(
+            "Nobody has reviewed an account of this audience yet: every model weighs 50%. "
+            "Review on the Review page, or import reviews with `scout review import FILE`."
+        )
+    st.dataframe(
+        people.drop(SENTENCE_COLUMNS),
+        hide_index=True,
+        column_config={
+            "agreement_rate": st.column_config.NumberColumn("agrees with people", format="percent"),
+            "decided_agreement_rate": st.column_config.NumberColumn(
+                "agrees when both decided", format="percent"
+            ),
+            "precision_true": st.column_config.NumberColumn("precision (true)", format="percent"),
+            "recall_true": st.column_config.NumberColumn("recall (true)", format="percent"),
+            "weight": st.column_config.NumberColumn("weight", format="%.3f"),
+        },
+    )
+    _local_fit(people.filter(pl.col("fit_id").is_not_null()))
+
+
+def _local_fit(fits: pl.DataFrame) -> None:
+    """The fitted local labeler in use, with its cross-validated figures on the reviews it learned from."""
+    for row in fits.iter_rows(named=True):
+        st.caption(
+            f"{row['model']} runs fit `{row['fit_id'][:12]}`, trained on {formatting.count(row['fit_reviews'])} "
+            f"reviews: cross-validated accuracy {formatting.percent(row['cv_accuracy'])}, precision (true) "
+            f"{formatting.percent(row['cv_precision_true'])}, recall (true) "
+            f"{formatting.percent(row['cv_recall_true'])}; it defers {formatting.percent(row['defer_share'])} "
+            "of profiles to the LLMs."
+        )
+
+
+def _between_models(target: MartsTarget, audience: str) -> None:
+    """How often models agree with each other, and what each label costs."""
+    st.subheader("Between models")
+    st.caption(
+        "All labels so far. Agreement counts the accounts both models labeled; uncertain agrees with "
+        f"uncertain. Reference: {REFERENCE_MODEL}, the free local model every account gets. Agreeing with "
+        "another model is not being right: the section above measures that."
+    )
+    summary = ui.read(target, queries.model_summary(target.schema, audience))
     st.dataframe(
         summary,
         hide_index=True,
@@ -46,7 +116,7 @@ def render(target: MartsTarget) -> None:
         },
     )
     pairs = ui.read(target, queries.model_pairs(target.schema, audience))
-    st.subheader("Agreement matrix")
+    st.markdown("**Agreement matrix**")
     base = alt.Chart(pairs.to_pandas()).encode(
         x=alt.X("compared_with:N", title=None), y=alt.Y("model:N", title=None)
     )

@@ -134,6 +134,14 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "handle",
     "name",
     "verdict",
+    "verdict_source",
+    "reviewed_label",
+    "reviewed_by",
+    "reviewed_at",
+    "review_reason",
+    "consensus_verdict",
+    "verdict_backed",
+    "match_weight_share",
     "votes_true",
     "match_share",
     "models_labeled",
@@ -215,15 +223,22 @@ def _lead_where(filters: LeadFilters, bind: _Binder) -> str:
     return " and ".join(clauses)
 
 
+# Best leads first: matches, then those a person confirmed, then the larger weighted share of
+# true votes, more models saying true, HAS, followers.
+LEAD_ORDER = (
+    "case verdict when 'match' then 0 when 'uncertain' then 1 else 2 end, "
+    "case verdict_source when 'review' then 0 else 1 end, "
+    "match_weight_share desc nulls last, votes_true desc, has desc nulls last, followers desc nulls last, handle"
+)
+
+
 def leads(schema: str, filters: LeadFilters) -> Query:
-    """The lead list, best first: matches, then more models saying true, a larger share of them, HAS."""
+    """The lead list, best first (``LEAD_ORDER``); a person's verdict replaces the models' (``verdict``)."""
     bind = _Binder()
     where = _lead_where(filters, bind)
     sql = (
         f"select {', '.join(LEAD_COLUMNS)} from {_schema(schema)}.mart_audience_leads where {where} "
-        "order by case verdict when 'match' then 0 when 'uncertain' then 1 else 2 end, "
-        "votes_true desc, match_share desc nulls last, has desc nulls last, followers desc nulls last, handle "
-        f"limit {bind(filters.limit)}"
+        f"order by {LEAD_ORDER} limit {bind(filters.limit)}"
     )
     return Query(sql, tuple(bind.values))
 
@@ -355,6 +370,23 @@ def model_summary(schema: str, audience: str) -> Query:
         "label_failures, dead_letters "
         f"from {_schema(schema)}.mart_model_comparison where audience = {bind(audience)} "
         "and model = compared_with order by labels desc, model"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def model_agreement(schema: str, audience: str) -> Query:
+    """Each model's agreement with people's reviews for one audience, and its weight in the consensus.
+
+    Most reviewed first. The local labeler's row also carries the fit in use and its
+    cross-validated figures (``fit_id`` and ``cv_*``, null for the other models).
+    """
+    bind = _Binder()
+    sql = (
+        "select model, reviewed, agreements, agreement_rate, decided_agreement_rate, precision_true, recall_true, "
+        "weight, validated, validated_min_reviews, labels, deferred_labels, people_true, model_true, both_true, "
+        "fit_id, fit_reviews, cv_accuracy, cv_precision_true, cv_recall_true, defer_share, fitted_at "
+        f"from {_schema(schema)}.mart_model_agreement where audience = {bind(audience)} "
+        "order by reviewed desc, weight desc, model"
     )
     return Query(sql, tuple(bind.values))
 

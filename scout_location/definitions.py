@@ -14,6 +14,7 @@ from scout_assets.assets import (
     keyword_stats,
     keywords,
     llm_labels,
+    local_labeler,
     profiles,
     profiles_to_score,
     raw_searches,
@@ -40,8 +41,19 @@ def build_definitions() -> dg.Definitions:
     """
     return dg.Definitions(
         assets=dg.load_assets_from_modules(
-            [keywords, raw_searches, profiles, has_scores, profiles_to_score, llm_labels, keyword_stats, dbt]
+            [
+                keywords,
+                raw_searches,
+                profiles,
+                has_scores,
+                profiles_to_score,
+                llm_labels,
+                local_labeler,
+                keyword_stats,
+                dbt,
+            ]
         ),
+        asset_checks=dg.load_asset_checks_from_modules([local_labeler]),
         jobs=ALL_JOBS,
         schedules=SCHEDULES,
         sensors=[automation_sensor, *SENSORS],

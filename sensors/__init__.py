@@ -4,6 +4,7 @@
 - ``label_queue_sensor``: labels a (day, model) when a batch is full or its oldest unit waited.
 - ``config_change_sensor`` + ``relabel_after_refresh_sensor``: keyword and audience edits.
 - ``run_failure_sensor`` + ``run_retry_sensor``: failures recorded, retried or dead-lettered.
+- ``labeler_refit_sensor``: refits an audience's local labeler when enough new reviews arrived.
 
 Everything starts RUNNING by default, so ``dagster dev`` runs it; each can be stopped in the
 UI (or with ``dagster schedule stop`` / ``dagster sensor stop``). The code location adds the
@@ -12,6 +13,7 @@ two lists below to its ``Definitions``.
 
 from sensors.config_changes import config_change_sensor
 from sensors.label_queue import label_queue_sensor
+from sensors.labeler_refit import labeler_refit_sensor
 from sensors.relabel import relabel_after_refresh_sensor
 from sensors.run_failures import run_failure_sensor
 from sensors.run_retries import run_retry_sensor
@@ -24,6 +26,7 @@ SENSORS = [
     relabel_after_refresh_sensor,
     run_failure_sensor,
     run_retry_sensor,
+    labeler_refit_sensor,
 ]
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "config_change_sensor",
     "keyword_stats_schedule",
     "label_queue_sensor",
+    "labeler_refit_sensor",
     "relabel_after_refresh_sensor",
     "run_failure_sensor",
     "run_retry_sensor",

@@ -2,17 +2,25 @@
 
 Every tick (one a minute) draws the cycle's models like the predecessor's orchestrator (each
 model runs iff u < its probability; the seed is the tick's timestamp and goes into the run's
-tags, so any labeling run can be traced to its draw), then looks at today's and the recent
-days' queue of each drawn model. A partition is launched when one audience has a full batch
-pending (the model's ``batch_size``) or when its oldest pending unit has waited longer than
-``SCOUT_LABEL_MAX_WAIT_MINUTES``: full batches are cheap per profile, and nobody waits
-forever for the last few.
+tags, so any labeling run can be traced to its draw), then looks at the queue of each drawn
+model on **every** day that has units pending for it (one aggregate query per model and
+audience: older days are never stranded). Which units a model has pending follows the cascade
+(``scout_assets/labeling/queue.py``): an LLM only sees the profiles the local labeler deferred.
+
+A partition can be launched when one audience has a full batch pending (the model's
+``batch_size``) or when its oldest pending unit has waited longer than
+``SCOUT_LABEL_MAX_WAIT_MINUTES``: full batches are cheap per profile, and nobody waits forever
+for the last few. Best first: of the partitions that can be launched, the one whose pending
+units include the highest HAS (then the newest day) goes, one per model per tick, and none
+while a run of that model is still queued or running (the deployment runs one labeling run per
+model at a time anyway, ``dagster/partition/model``): the next pick is made when that run has
+ended, against the queue as it is then.
 
 Restarts neither repeat nor skip work. The cursor remembers, per partition, the fingerprint
 of the queue state it last launched for (``queue_state.py``); the run key is derived from the
 same fingerprint, so even a lost cursor cannot make the daemon launch one queue state twice,
 while any change of the queue (new units, labels, failures, re-queues) is a new state that can
-launch again. A partition with a run still queued or running is left alone until it ends.
+launch again. A partition whose state was already launched gives way to the next best one.
 """
 
 from __future__ import annotations
@@ -25,17 +33,20 @@ import dagster as dg
 from resources.models.roster import ModelRoster
 from resources.warehouse import Warehouse, WarehouseError
 from scout_assets.jobs import label_job
+from scout_assets.labeling.cascade import route_of
 from scout_assets.labeling.draw import CycleDraw, draw_labeling_models
-from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
-from sensors.cursors import dump_cursor, load_cursor, naive_utc, recent_days, tick_result, utc_now
+from scout_assets.labeling.settings import LabelingSettings, LabelingSettingsError, load_labeling_settings
+from sensors.cursors import dump_cursor, load_cursor, naive_utc, tick_result, utc_now
 from sensors.queue_state import PartitionQueue, queue_states
-from sensors.run_queries import UNFINISHED, run_of_partition
-from sensors.settings import LABEL_QUEUE_INTERVAL_S, label_lookback_days, label_max_wait
-from sensors.targets import LABEL_JOB, REASON_TAG, TRIGGER_TAG
+from sensors.run_queries import UNFINISHED
+from sensors.settings import LABEL_QUEUE_INTERVAL_S, label_max_wait
+from sensors.targets import LABEL_JOB, PARTITION_TAG, REASON_TAG, TRIGGER_TAG
 
 SENSOR_NAME = "label_queue_sensor"
 QUEUE_STATE_TAG = "scout/queue_state"
 PENDING_TAG = "scout/pending"
+# Partitions spelled out per model in the tick log (best first); the rest are counted.
+NOTES_PER_MODEL = 5
 
 
 @dataclass(frozen=True)
@@ -48,8 +59,9 @@ class Verdict:
 
 
 def describe(queue: PartitionQueue, batch_size: int, now: datetime) -> str:
-    """E.g. ``12 pending for local-minilm on 2026-11-23, batch 32, oldest 5 min``."""
+    """E.g. ``12 pending for local-minilm on 2026-11-23, batch 32, best HAS 0.91, oldest 5 min``."""
     text = f"{queue.pending} pending for {queue.model} on {queue.day.isoformat()}, batch {batch_size}"
+    text += f", best HAS {queue.best_has:.2f}"
     if queue.oldest_queued_at is not None:
         text += f", oldest {_minutes(now - queue.oldest_queued_at)} min"
     if len(queue.audiences) > 1:
@@ -73,7 +85,7 @@ def judge(
     if launched_fingerprint == queue.fingerprint:
         return Verdict(queue, None, f"{seen}: already launched for this queue state")
     if unfinished_run is not None:
-        return Verdict(queue, None, f"{seen}: run {unfinished_run} has not finished yet")
+        return Verdict(queue, None, f"{seen}: run {unfinished_run} of {queue.model} has not finished yet")
     if queue.largest_audience_pending >= batch_size:
         return Verdict(queue, "batch", f"{seen}: a full batch is pending")
     oldest = queue.oldest_queued_at
@@ -83,24 +95,28 @@ def judge(
 
 
 def label_queue_tick(
-    context: dg.SensorEvaluationContext, warehouse: Warehouse, now: datetime, draw: CycleDraw
+    context: dg.SensorEvaluationContext,
+    warehouse: Warehouse,
+    now: datetime,
+    draw: CycleDraw,
+    settings: LabelingSettings | None = None,
 ) -> dg.SensorResult:
     """One evaluation of the sensor at time ``now`` (aware UTC) for this cycle's ``draw``."""
     cursor = load_cursor(context.cursor, SENSOR_NAME, context.log) or {}
     launched: dict[str, str] = dict(cursor.get("launched", {}))
-    try:
-        settings = load_labeling_settings()
-    except LabelingSettingsError as exc:
-        return dg.SensorResult(skip_reason=f"labeling settings unusable, nothing launched: {exc}")
-    days = recent_days(now.date(), label_lookback_days() + 1)
+    if settings is None:
+        try:
+            settings = load_labeling_settings()
+        except LabelingSettingsError as exc:
+            return dg.SensorResult(skip_reason=f"labeling settings unusable, nothing launched: {exc}")
     max_wait = label_max_wait()
+    order = settings.cascade.order
 
     try:
-        verdicts = [
-            _judge_with_runs(context.instance, queue, draw.batch_size(alias), max_wait, now, launched)
+        queues = {
+            alias: queue_states(warehouse, route_of(alias, order, draw.available), settings.audiences)
             for alias in draw.selected
-            for queue in queue_states(warehouse, alias, settings.audiences, days)
-        ]
+        }
     except WarehouseError as exc:
         if "does not exist" in str(exc):  # a new deployment: no run has created the tables yet
             return dg.SensorResult(
@@ -108,46 +124,65 @@ def label_queue_tick(
             )
         return dg.SensorResult(skip_reason=f"cannot read the labeling queue, nothing launched: {exc}")
 
+    running = _unfinished_runs_by_model(context.instance) if any(queues.values()) else {}
     requests: list[dg.RunRequest] = []
-    for verdict in verdicts:
-        if verdict.trigger is None:
-            continue
-        queue = verdict.queue
-        launched[queue.partition_key] = queue.fingerprint
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{queue.partition_key}@{queue.fingerprint}",
-                partition_key=queue.partition_key,
-                tags={
-                    **draw.tags(queue.model),
-                    TRIGGER_TAG: SENSOR_NAME,
-                    REASON_TAG: verdict.trigger,
-                    QUEUE_STATE_TAG: queue.fingerprint,
-                    PENDING_TAG: str(queue.pending),
-                },
+    notes: list[str] = []
+    for alias, model_queues in queues.items():
+        verdicts = [
+            judge(q, draw.batch_size(alias), max_wait, now, launched.get(q.partition_key), running.get(alias))
+            for q in model_queues
+        ]
+        chosen = next((v for v in verdicts if v.trigger is not None), None)  # best first: one per model
+        if chosen is not None:
+            queue = chosen.queue
+            launched[queue.partition_key] = queue.fingerprint
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{queue.partition_key}@{queue.fingerprint}",
+                    partition_key=queue.partition_key,
+                    tags={
+                        **draw.tags(alias),
+                        TRIGGER_TAG: SENSOR_NAME,
+                        REASON_TAG: chosen.trigger,
+                        QUEUE_STATE_TAG: queue.fingerprint,
+                        PENDING_TAG: str(queue.pending),
+                    },
+                )
             )
-        )
-    watched = {d.isoformat() for d in days}
-    kept = {key: fp for key, fp in launched.items() if key.split("|", 1)[0] in watched}
-    notes = [v.note for v in verdicts] or ["no model drawn this tick"]
+        notes += _model_notes(alias, verdicts, chosen)
+    watched = {q.partition_key for model_queues in queues.values() for q in model_queues}
+    kept = {key: fp for key, fp in launched.items() if key in watched}
+    if not draw.selected:
+        notes = ["no model drawn this tick"]
     summary = "; ".join(notes) + f" [draw seed {draw.seed}: {draw.describe()}]"
     return tick_result(context, requests, summary, dump_cursor({"launched": kept}))
 
 
-def _judge_with_runs(
-    instance: dg.DagsterInstance,
-    queue: PartitionQueue,
-    batch_size: int,
-    max_wait: timedelta,
-    now: datetime,
-    launched: dict[str, str],
-) -> Verdict:
-    """``judge`` one partition, asking the instance about unfinished runs only when it matters."""
-    recorded = launched.get(queue.partition_key)
-    unfinished = None
-    if queue.pending and recorded != queue.fingerprint:
-        unfinished = run_of_partition(instance, LABEL_JOB, queue.partition_key, UNFINISHED)
-    return judge(queue, batch_size, max_wait, now, recorded, unfinished)
+def _model_notes(alias: str, verdicts: list[Verdict], chosen: Verdict | None) -> list[str]:
+    """What the tick log says about one model: its launch, then its best partitions, then a count."""
+    if not verdicts:
+        return [f"nothing pending for {alias} on any day"]
+    shown = verdicts[:NOTES_PER_MODEL]
+    if chosen is not None and chosen not in shown:
+        shown = [chosen, *shown[: NOTES_PER_MODEL - 1]]
+    notes = [
+        v.note if v is chosen or v.trigger is None else f"{v.note}; waits for the better partition of {alias}"
+        for v in shown
+    ]
+    if len(verdicts) > len(shown):
+        notes.append(f"and {len(verdicts) - len(shown)} more day(s) pending for {alias}")
+    return notes
+
+
+def _unfinished_runs_by_model(instance: dg.DagsterInstance) -> dict[str, str]:
+    """model alias -> the id of one labeling run of that model still queued or running."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=LABEL_JOB, statuses=UNFINISHED))
+    found: dict[str, str] = {}
+    for run in runs:
+        key = run.tags.get(PARTITION_TAG, "")
+        if "|" in key:
+            found.setdefault(key.split("|", 1)[1], run.run_id)
+    return found
 
 
 def _minutes(delta: timedelta) -> int:
@@ -160,12 +195,18 @@ def _minutes(delta: timedelta) -> int:
     minimum_interval_seconds=LABEL_QUEUE_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Draws this cycle's models (seed = tick time, in the run tags) and launches a (day, model) "
-        "labeling run when a full batch is pending or the oldest unit waited SCOUT_LABEL_MAX_WAIT_MINUTES."
+        "Draws this cycle's models (seed = tick time, in the run tags) and launches, per model, the "
+        "best (day, model) partition of any day (highest pending HAS, then newest) when a full batch "
+        "is pending or the oldest unit waited SCOUT_LABEL_MAX_WAIT_MINUTES."
     ),
 )
 def label_queue_sensor(
     context: dg.SensorEvaluationContext, warehouse: Warehouse, model_roster: ModelRoster
 ) -> dg.SensorResult:
     now = utc_now()
-    return label_queue_tick(context, warehouse, now, draw_labeling_models(model_roster, int(now.timestamp())))
+    try:
+        settings = load_labeling_settings()
+    except LabelingSettingsError as exc:
+        return dg.SensorResult(skip_reason=f"labeling settings unusable, nothing launched: {exc}")
+    draw = draw_labeling_models(model_roster, int(now.timestamp()), settings.cascade.order)
+    return label_queue_tick(context, warehouse, now, draw, settings)

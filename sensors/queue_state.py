@@ -1,15 +1,17 @@
-"""How much labeling work waits in a (day, model) partition, summarized for the label sensor.
+"""How much labeling work waits in each (day, model) partition, summarized for the label sensor.
 
-The label sensor needs, per tick, for a few days and models: how many units are pending per
-active audience, how long the oldest has waited, and a fingerprint of the exact pending set.
-``scout_assets/labeling/queue.py`` answers "which units" for one (day, model, audience) with
-every row and its text; this counts the same units (the condition is shared, not copied) as
-one aggregate per (model, audience) over a range of days, so a tick costs a few small queries
-however long the queue is.
+The label sensor needs, per tick and model: every day that has pending units, how many per
+active audience, how long the oldest has waited, the highest HAS among them (which partition
+goes first), and a fingerprint of the exact pending set. ``scout_assets/labeling/queue.py``
+answers "which units" for one (day, model, audience) with every row and its text; this counts
+the same units (the condition, cascade routing included, is shared, not copied) as one aggregate
+per (model, audience) over **all** days, so no day is ever stranded and a tick costs a few small
+queries however long the queue is.
 
 The fingerprint changes whenever the pending set changes (units queued, labeled, dead-lettered
-or re-queued) and whenever a labeling attempt fails (``label_failures`` only grows), so "the same
-fingerprint" means "nothing happened since": launching again could not make progress.
+or re-queued, or routed to the model by the cascade) and whenever a labeling attempt fails
+(``label_failures`` only grows), so "the same fingerprint" means "nothing happened since":
+launching again could not make progress.
 """
 
 from __future__ import annotations
@@ -21,24 +23,26 @@ from datetime import date, datetime
 from typing import Any
 
 from resources.warehouse import Warehouse
-from scout_assets.labeling.queue import pending_condition
+from scout_assets.labeling.queue import Route, pending_condition
 
-# The asset's pending units (scout_assets/labeling/queue.py), aggregated per day.
-# $1: model, $2: audience (as in the shared condition), $3/$4: first and last day.
-PENDING_BY_DAY_SQL = f"""
+
+def pending_by_day_sql(condition: str) -> str:
+    """The asset's pending units (``condition`` from ``pending_condition``), aggregated per day."""
+    return f"""
 select q.partition_date as day,
        count(*) as pending,
        min(q.queued_at) as oldest_queued_at,
+       max(q.has) as best_has,
        md5(string_agg(q.platform || ':' || q.platform_id, ',' order by q.platform, q.platform_id)) as ids_digest
-{pending_condition(relabel=False)}
-  and q.partition_date >= $3 and q.partition_date <= $4
+{condition}
 group by q.partition_date
 """
+
 
 FAILURES_BY_DAY_SQL = """
 select partition_date as day, audience, count(*) as failures
 from label_failures
-where model = $1 and partition_date >= $2 and partition_date <= $3
+where model = $1
 group by partition_date, audience
 """
 
@@ -52,6 +56,7 @@ class AudienceQueue:
     oldest_queued_at: datetime | None
     ids_digest: str | None
     failures: int
+    best_has: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,37 +86,41 @@ class PartitionQueue:
         return min(times) if times else None
 
     @property
+    def best_has(self) -> float:
+        """The highest HAS among the pending units: the partition with the best one goes first."""
+        return max((a.best_has for a in self.audiences if a.best_has is not None), default=0.0)
+
+    @property
     def fingerprint(self) -> str:
         """A short digest of the pending sets and failure counts of every audience."""
         state = [[a.audience, a.pending, a.ids_digest, a.failures] for a in self.audiences]
         return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
 
 
-def queue_states(
-    warehouse: Warehouse, model: str, audiences: tuple[str, ...], days: list[date]
-) -> list[PartitionQueue]:
-    """The queue of each of ``days`` (in the given order) for ``model`` over ``audiences``."""
-    first, last = min(days), max(days)
+def queue_states(warehouse: Warehouse, route: Route, audiences: tuple[str, ...]) -> list[PartitionQueue]:
+    """The queue of every day with units pending for ``route.model`` over ``audiences``, best first:
+    highest pending HAS, then the newest day."""
     failures = {
         (row["day"], row["audience"]): int(row["failures"])
-        for row in warehouse.read(FAILURES_BY_DAY_SQL, [model, first, last]).iter_rows(named=True)
+        for row in warehouse.read(FAILURES_BY_DAY_SQL, [route.model]).iter_rows(named=True)
     }
     pending: dict[tuple[date, str], dict[str, Any]] = {}
     for audience in audiences:
-        frame = warehouse.read(PENDING_BY_DAY_SQL, [model, audience, first, last])
-        for row in frame.iter_rows(named=True):
+        condition, params = pending_condition(route, audience, relabel=False)
+        for row in warehouse.read(pending_by_day_sql(condition), params).iter_rows(named=True):
             pending[(row["day"], audience)] = row
-    return [
+    queues = [
         PartitionQueue(
             day=day,
-            model=model,
+            model=route.model,
             audiences=tuple(
                 _audience_queue(audience, pending.get((day, audience)), failures.get((day, audience), 0))
                 for audience in audiences
             ),
         )
-        for day in days
+        for day in sorted({day for day, _ in pending})
     ]
+    return sorted(queues, key=lambda q: (-q.best_has, -q.day.toordinal()))
 
 
 def _audience_queue(audience: str, row: dict[str, Any] | None, failures: int) -> AudienceQueue:
@@ -123,4 +132,5 @@ def _audience_queue(audience: str, row: dict[str, Any] | None, failures: int) ->
         oldest_queued_at=row["oldest_queued_at"],
         ids_digest=row["ids_digest"],
         failures=failures,
+        best_has=None if row["best_has"] is None else float(row["best_has"]),
     )

@@ -33,9 +33,11 @@ import dagster as dg
 import polars as pl
 
 from resources.warehouse import Warehouse, WarehouseError
+from scout_assets.labeling.cascade import route_of
 from scout_assets.labeling.queue import pending_units
 from scout_assets.labeling.settings import LabelingSettingsError, load_labeling_settings
 from scout_assets.partitions import split_model_partition_key
+from scout_assets.resources_binding import build_model_roster
 from scout_contract.tables import DEAD_LETTERS, RUN_FAILURES, polars_schema
 from sensors.cursors import naive_utc, utc_now
 from sensors.failure_kinds import MAX_ERROR_CHARS, FailureKind, FailureSummary, classify_run
@@ -95,8 +97,10 @@ def dead_letter_partition(
     settings = load_labeling_settings()
     error = f"{failures} runs of scout_label {partition_key} failed: {summary.error_class}: {summary.message}"
     frames = []
+    # The units the cascade routes to this model here (its keys decide which LLM comes first).
+    route = route_of(model, settings.cascade.order, build_model_roster().available)
     for audience in settings.audiences:
-        pending = pending_units(warehouse, day, model, audience, relabel=False)
+        pending = pending_units(warehouse, day, route, audience, relabel=False)
         frames.append(
             pending.select("platform", "platform_id", "handle").with_columns(
                 pl.lit(model).alias("model"),

@@ -1,6 +1,6 @@
 """The knobs of Scout's schedules and sensors: fixed cadences here, deployment knobs from settings.
 
-The deployment knobs (cron strings, label wait and look-back, relabel window) are variables of
+The deployment knobs (cron strings, label wait, relabel window) are variables of
 ``scout_contract.settings.ScoutSettings``, read through the resource binding like every other
 variable: a bad value fails loudly with the variable's name (``SettingsError``). Cron strings
 are read when the code location loads (a schedule's cadence is part of its definition); the
@@ -18,7 +18,6 @@ from scout_contract.settings import ScoutSettings
 SEARCH_CRON_ENV = ScoutSettings.ENV_NAMES["search_cron"]
 STATS_CRON_ENV = ScoutSettings.ENV_NAMES["stats_cron"]
 LABEL_MAX_WAIT_ENV = ScoutSettings.ENV_NAMES["label_max_wait_minutes"]
-LABEL_LOOKBACK_ENV = ScoutSettings.ENV_NAMES["label_lookback_days"]
 RELABEL_DAYS_ENV = ScoutSettings.ENV_NAMES["relabel_days"]
 
 # Every schedule and sensor reads and reports time in UTC, whatever the host's zone is.
@@ -47,11 +46,6 @@ def stats_cron() -> str:
 def label_max_wait() -> timedelta:
     """How long a pending unit may wait before its partition is labeled even without a full batch."""
     return timedelta(minutes=current_settings().label_max_wait_minutes)
-
-
-def label_lookback_days() -> int:
-    """How many days before today the label sensor still watches (0: today only)."""
-    return current_settings().label_lookback_days
 
 
 def relabel_days() -> int:

@@ -4,7 +4,9 @@ The rows are small enough to compute every mart number by hand (the expectations
 ``tests/test_dbt_build.py`` next to their arithmetic). They are written in two phases:
 ``PHASE_ONE`` covers 2026-03-01 and 2026-03-02 (plus two older keyword days for the trend),
 ``PHASE_TWO`` adds 2026-03-03, including a late label for an account discovered on
-2026-03-01, so the second, windowed dbt run must reach back to that day.
+2026-03-01, so the second, windowed dbt run must reach back to that day. People's reviews come
+in both phases (they carry no partition day): the second run must find them and reweigh the
+models of their audience.
 
 dbt runs in-process through its programmatic runner, with the project, profile and vars
 Dagster's ``DbtCliResource`` uses, and its target and log folders in a temporary directory so
@@ -41,9 +43,13 @@ MARTS = (
     "mart_audience_leads",
     "mart_discovery_funnel",
     "mart_keyword_performance",
+    "mart_model_agreement",
     "mart_model_comparison",
     "mart_pipeline_health",
+    "mart_review_queue",
 )
+# The marts rebuilt whole on every run (not incremental).
+WHOLE_MARTS = ("mart_model_agreement", "mart_model_comparison", "mart_review_queue")
 
 
 def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
@@ -266,6 +272,29 @@ def _quarantined(
     }
 
 
+def _review(
+    review_id: str, key: str, label: bool | None, at_time: datetime, *, by_handle: str | None = None
+) -> dict:
+    """A person's review of a demo account for UX; ``by_handle`` leaves platform_id out (an import)."""
+    account = ACCOUNTS[key] if key in ACCOUNTS else Account("twitter", key, key, 0, ())
+    return {
+        "review_id": review_id,
+        "platform": account.platform,
+        "platform_id": None if by_handle else account.platform_id,
+        "handle": by_handle or account.handle,
+        "name": account.handle.title(),
+        "bio": f"{account.handle} does user research",
+        "followers": account.followers,
+        "audience": UX,
+        "audience_hash": "h",
+        "label": label,
+        "reason": "checked by hand",
+        "reviewer": "ana",
+        "source": "dashboard" if by_handle is None else "import:labels.jsonl",
+        "reviewed_at": at_time,
+    }
+
+
 def phase_one() -> dict[str, pl.DataFrame]:
     frames = _account_rows(PHASE_ONE_ACCOUNTS)
     frames["raw_searches"] = rows(
@@ -301,6 +330,16 @@ def phase_one() -> dict[str, pl.DataFrame]:
         _label("b1", MINILM, UX, D1, None, "vague bio"),
         _label("b1", HAIKU, UX, D1, None, "partial signals"),
         _label("b3", MINILM, UX, D2, False, "student"),
+    )
+    # People's reviews for UX: t1 true (the models said true, true, false); b3 first false, then
+    # true by an import that names only the handle (in other capitals): the latest wins, and it
+    # overrides local-minilm's false; a review of an account the warehouse never saw stays out.
+    frames["reviews"] = rows(
+        "reviews",
+        _review("rv1", "t1", True, at(D2, 10)),
+        _review("rv2", "b3", False, at(D2, 11)),
+        _review("rv3", "b3", True, at(D2, 12), by_handle="IVY.bsky.social"),
+        _review("rv4", "zed_unknown", True, at(D2, 13), by_handle="zed_unknown"),
     )
     frames["label_failures"] = rows(
         "label_failures",
@@ -520,6 +559,13 @@ def phase_two() -> dict[str, pl.DataFrame]:
         _label("t6", MINILM, UX, D3, True, "diary studies"),
         # A late label for an account discovered on D1: it changes D1's funnel and t2's consensus.
         _label("t2", GEMINI, UX, D3, True, "runs user interviews"),
+    )
+    # Reviews carry no partition day: the windowed run must still find them. t5 false (both
+    # models said true: the weights of UX move); t3, which no model labeled, true.
+    frames["reviews"] = rows(
+        "reviews",
+        _review("rv5", "t5", False, at(D3, 10)),
+        _review("rv6", "t3", True, at(D3, 11)),
     )
     frames["keywords"] = rows("keywords", _keyword_state("twitter", "user interviews", D3, 2, exhausted=True))
     frames["keyword_stats"] = rows(

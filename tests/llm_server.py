@@ -46,14 +46,19 @@ def rule_label(text: str) -> bool | None:
     return False
 
 
-def toon_block(messages: list[dict[str, Any]]) -> str:
-    """The TOON table of the last user message (the part inside the ```toon fence)."""
+def toon_blocks(messages: list[dict[str, Any]]) -> list[str]:
+    """Every TOON table of the last user message (the parts inside ```toon fences), in order."""
     user = [m for m in messages if m.get("role") == "user"][-1]
     content = user["content"] if isinstance(user["content"], str) else user["content"][0]["text"]
-    match = _TOON_BLOCK_RE.search(content)
-    if match is None:
+    return _TOON_BLOCK_RE.findall(content)
+
+
+def toon_block(messages: list[dict[str, Any]]) -> str:
+    """The table to label: the last TOON table of the user message (reviewed examples come before it)."""
+    blocks = toon_blocks(messages)
+    if not blocks:
         raise ValueError("no ```toon block in the user message")
-    return match.group(1)
+    return blocks[-1]
 
 
 def good_answers(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,7 +14,16 @@ from scout_assets.partitions import partition_key, today_utc
 from scout_assets.resources_binding import current_settings
 from scout_location.definitions import defs
 
-__all__ = ["DERIVED", "MAIN_ASSETS", "archive_for", "assets", "materialize", "resources_for", "table"]
+__all__ = [
+    "DERIVED",
+    "MAIN_ASSETS",
+    "archive_for",
+    "assets",
+    "defer_queue",
+    "materialize",
+    "resources_for",
+    "table",
+]
 
 FAST_RETRIES = {
     "max_attempts": 2,
@@ -72,6 +81,52 @@ def materialize(
         run_config=run_config,
         raise_on_error=raise_on_error,
     )
+
+
+def defer_queue(warehouse) -> int:
+    """Plant a deferred ``local-minilm`` label on every queued profile it has not labeled yet.
+
+    The cascade sends an LLM only what the local labeler labeled and deferred; tests about an
+    LLM's own behaviour start from "the local labeler was unsure of everything". Returns how many.
+    """
+    from datetime import datetime
+
+    from scout_assets.labeling.settings import load_labeling_settings
+    from scout_contract.tables import LLM_LABELS, polars_schema
+
+    settings = load_labeling_settings()
+    rows = []
+    for audience in settings.audiences:
+        todo = warehouse.read(
+            "select distinct q.platform, q.platform_id, q.handle, q.partition_date from profiles_to_score q "
+            "where not exists (select 1 from llm_labels l where l.platform = q.platform "
+            "and l.platform_id = q.platform_id and l.model = $1 and l.audience = $2)",
+            [settings.local_model, audience],
+        ).unique(["platform", "platform_id"])
+        rows += [
+            {
+                **row,
+                "model": settings.local_model,
+                "model_id": "test/planted",
+                "audience": audience,
+                "audience_hash": "test",
+                "label": None,
+                "reason": "planted: unsure",
+                "prompt_version": "test",
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cost_usd": 0.0,
+                "latency_ms": 0.0,
+                "run_id": "test",
+                "labeled_at": datetime(2026, 1, 1),
+                "p_true": 0.5,
+                "deferred": True,
+            }
+            for row in todo.iter_rows(named=True)
+        ]
+    if rows:
+        warehouse.append("llm_labels", pl.DataFrame(rows, schema=polars_schema(LLM_LABELS.columns)))
+    return len(rows)
 
 
 def table(warehouse, name: str, sort: list[str]) -> pl.DataFrame:

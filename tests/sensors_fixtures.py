@@ -83,8 +83,18 @@ def seed_queue(
 
 
 def add_labels(
-    warehouse, day: date, ids: list[str], model: str, audience: str, platform: str = "twitter"
+    warehouse,
+    day: date,
+    ids: list[str],
+    model: str,
+    audience: str,
+    platform: str = "twitter",
+    *,
+    label: bool | None = True,
+    deferred: bool | None = None,
+    cost_usd: float = 0.0,
 ) -> None:
+    """``model``'s labels of ``ids``; ``deferred`` as the local labeler would set it (null for LLMs)."""
     rows = [
         {
             "platform": platform,
@@ -95,15 +105,17 @@ def add_labels(
             "audience": audience,
             "audience_hash": "test",
             "partition_date": day,
-            "label": True,
+            "label": label,
             "reason": "test",
             "prompt_version": "test",
             "input_tokens": 1,
             "output_tokens": 1,
-            "cost_usd": 0.0,
+            "cost_usd": cost_usd,
             "latency_ms": 1.0,
             "run_id": "test",
             "labeled_at": datetime(2026, 1, 1),
+            "p_true": None,
+            "deferred": deferred,
         }
         for pid in ids
     ]

@@ -22,6 +22,7 @@ from resources.archive import (
     LocalArchive,
     RawArchive,
     S3Archive,
+    object_key,
     page_key,
 )
 from scout_assets.resources_binding import build_archive
@@ -227,6 +228,72 @@ def test_s3_archive_has_no_field_that_could_hold_a_secret() -> None:
     assert not {
         name for name in fields if any(word in name for word in ("key", "secret", "token", "password"))
     }
+
+
+# --- non-page objects (fitted labelers), on both implementations ----------------------------
+
+WEIGHTS = bytes(range(256)) * 4  # binary, not UTF-8: objects are bytes, not JSON text
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_archive(request: pytest.FixtureRequest, tmp_path: Path) -> RawArchive:
+    """The same object tests on a folder and on the moto S3 server."""
+    if request.param == "local":
+        return LocalArchive(root=str(tmp_path / "arch"))
+    return request.getfixturevalue("s3_archive")
+
+
+def test_object_round_trip_keeps_bytes_and_stays_apart_from_pages(any_archive: RawArchive) -> None:
+    key = "labelers/thelai_customers.v3/fit1/weights.npz"
+    uri = any_archive.put_object(key, WEIGHTS, {"fit-id": "fit1"})
+    any_archive.put_object("labelers/thelai_customers.v3/fit1/labeler.json", '{"v": 1}')
+    page = any_archive.put_page("twitter", DAY, "req-1", "{}")
+
+    assert uri.endswith("/objects/labelers/thelai_customers.v3/fit1/weights.npz")
+    assert any_archive.get_object(key) == WEIGHTS
+    assert any_archive.get_object("labelers/thelai_customers.v3/fit1/labeler.json") == b'{"v": 1}'
+    # Objects live under their own branch: a day's page listing never sees them.
+    assert any_archive.list_day("twitter", DAY) == [page]
+
+
+def test_object_put_is_idempotent_and_never_rewrites(any_archive: RawArchive) -> None:
+    key = "labelers/a.v1/fit1/weights.npz"
+    first = any_archive.put_object(key, WEIGHTS)
+    assert any_archive.put_object(key, WEIGHTS) == first  # a retried run changes nothing
+
+    with pytest.raises(ArchiveConflictError, match=r"labelers/a\.v1/fit1/weights\.npz"):
+        any_archive.put_object(key, WEIGHTS[::-1])
+    assert any_archive.get_object(key) == WEIGHTS
+
+
+def test_missing_object_names_its_key(any_archive: RawArchive) -> None:
+    with pytest.raises(ArchiveNotFoundError, match=r"labelers/a\.v1/nope/labeler\.json"):
+        any_archive.get_object("labelers/a.v1/nope/labeler.json")
+
+
+@pytest.mark.parametrize("key", ["", "labelers//x", "../etc/passwd", "labelers/../x", "a/b c", "/abs"])
+def test_unsafe_object_keys_are_refused_before_anything_is_written(tmp_path: Path, key: str) -> None:
+    archive = LocalArchive(root=str(tmp_path))
+    with pytest.raises(ValueError, match="object key"):
+        archive.put_object(key, b"x")
+    with pytest.raises(ValueError, match="object key"):
+        archive.get_object(key)
+    assert not any(tmp_path.rglob("*"))
+
+
+def test_object_metadata_refuses_credentials_like_pages(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="api_key"):
+        LocalArchive(root=str(tmp_path)).put_object("labelers/a.v1/f/labeler.json", b"{}", {"api_key": "x"})
+    assert not any(tmp_path.rglob("labeler.json"))
+
+
+def test_object_key_layout() -> None:
+    assert object_key("labelers/a.v1/f/weights.npz") == "objects/labelers/a.v1/f/weights.npz"
+
+
+def test_s3_object_key_sits_under_the_prefix(s3_archive: S3Archive, s3_endpoint: str, bucket: str) -> None:
+    s3_archive.put_object("labelers/a.v1/f/weights.npz", WEIGHTS)
+    assert _object_keys(s3_endpoint, bucket) == ["scout/raw/objects/labelers/a.v1/f/weights.npz"]
 
 
 # --- inside Dagster ----------------------------------------------------------------------------

@@ -96,14 +96,22 @@ def handles(reader: MartReader, filters: LeadFilters) -> list[str]:
 
 
 def test_leads_come_best_first(duckdb_reader):
-    # Matches by number of true votes then their share (eve 2/2, ada 2/3, fin 1/1), then the
-    # uncertain ones (bo has a true vote, gia none), then the no_match.
+    # Matches first, those a person confirmed before the models' (ada, ivy, cy by weighted true
+    # share 0.73, 0, none; then fin), then the uncertain ones (bo has true weight, gia none), then
+    # eve: both models said true, a person said false, and the person's verdict wins.
     everyone = LeadFilters(audience=UX, verdicts=EVERY_VERDICT)
     assert handles(duckdb_reader, everyone) == [
-        "eve_ops", "ada_research", "fin_diary", "bo_interviews", "gia.bsky.social", "ivy.bsky.social",
+        "ada_research", "ivy.bsky.social", "cy_edge", "fin_diary", "bo_interviews", "gia.bsky.social", "eve_ops",
     ]  # fmt: skip
     count = duckdb_reader.read(queries.lead_count("analytics", everyone))["leads"][0]
-    assert count == 6
+    assert count == 7
+    listed = duckdb_reader.read(queries.leads("analytics", everyone)).row(0, named=True)
+    # What the list and its CSV export carry about the person's verdict.
+    assert (listed["verdict_source"], listed["reviewed_label"], listed["reviewed_by"]) == (
+        "review",
+        True,
+        "ana",
+    )
     assert handles(duckdb_reader, LeadFilters(audience=THELAI, verdicts=EVERY_VERDICT)) == ["ada_research"]
 
 
@@ -114,7 +122,7 @@ def test_leads_come_best_first(duckdb_reader):
         ({"verdicts": ("uncertain",)}, {"bo_interviews", "gia.bsky.social"}),
         ({"has_min": 0.8, "has_max": 1.0}, {"ada_research", "eve_ops", "fin_diary"}),  # 0.80 is inside
         ({"followers_min": 500}, {"ada_research", "eve_ops", "gia.bsky.social"}),
-        ({"followers_max": 300}, {"bo_interviews", "ivy.bsky.social"}),
+        ({"followers_max": 300}, {"bo_interviews", "cy_edge", "ivy.bsky.social"}),
         ({"keyword": "user interviews"}, {"bo_interviews", "fin_diary"}),
         ({"keyword": "ux"}, set()),  # a whole keyword, never part of one
         ({"search": "ADA"}, {"ada_research"}),  # case-insensitive
@@ -130,8 +138,8 @@ def test_lead_filters_select_the_right_accounts(duckdb_reader, overrides, expect
 
 def test_lead_limit_caps_the_list(duckdb_reader):
     assert handles(duckdb_reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, limit=2)) == [
-        "eve_ops",
         "ada_research",
+        "ivy.bsky.social",
     ]
 
 
@@ -189,6 +197,16 @@ def check_totals(reader: MartReader) -> None:
     agreement = dict(zip(models["model"], models["agreement_with_reference"], strict=True))
     assert agreement == {"local-minilm": 1.0, "claude-haiku-4.5": 0.75, "gemini-flash-2.0": 0.0}
     assert reader.read(queries.model_pairs("analytics", UX)).height == 9
+    # Agreement with people (as the demo's full build left mart_model_agreement: reviews t1, b3),
+    # most reviewed first; minilm 1 of 2 (weight 2/4), haiku 1 of 1 (2/3), gemini 0 of 1 (1/3).
+    people = reader.read(queries.model_agreement("analytics", UX))
+    assert people.select("model", "reviewed", "agreements").rows() == [
+        ("local-minilm", 2, 1),
+        ("claude-haiku-4.5", 1, 1),
+        ("gemini-flash-2.0", 1, 0),
+    ]
+    assert people["agreement_rate"].to_list() == [0.5, 1.0, 0.0]
+    assert math.isclose(people["weight"][1], 2 / 3) and not people["validated"].any()
     assert reader.read(queries.audiences("analytics"))["audience"].to_list() == [
         UX,
         THELAI,
@@ -218,8 +236,8 @@ def test_page_queries_run_on_postgres(postgres_warehouse, tmp_path: Path):
         "eve_ops"
     }
     assert handles(reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, limit=2)) == [
-        "eve_ops",
         "ada_research",
+        "ivy.bsky.social",
     ]
 
 

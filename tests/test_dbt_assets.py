@@ -31,7 +31,7 @@ from scout_assets.resources_binding import build_resources
 from scout_contract.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 from tests.dbt_fixtures import D3, SENTINEL_DAY, SENTINEL_PLATFORM, SENTINEL_RETRIES, demo_duckdb_marts
 from tests.llm_server import FakeLLMServer
-from tests.pipeline_support import MAIN_ASSETS, assets, materialize
+from tests.pipeline_support import MAIN_ASSETS, archive_for, assets, defer_queue, materialize
 
 
 def test_window_vars_are_half_open_days():
@@ -165,6 +165,7 @@ def test_dagster_builds_the_marts_and_reports_dbt_tests_as_checks(warehouse, san
     for platform in ("twitter", "bluesky"):
         assert materialize(MAIN_ASSETS, warehouse, sandbox, platform, keywords_per_run=3).success
     models = {model_resource_key(a): LabelModel(alias=a) for a in MODEL_ALIASES}
+    defer_queue(warehouse)  # the cascade sends an LLM only what the local labeler deferred
     with FakeLLMServer("good") as server:
         models[model_resource_key("meta-maverick-17b")] = LabelModel(
             alias="meta-maverick-17b", api_key="x", api_base=server.url, litellm_model="openai/fake"
@@ -172,7 +173,7 @@ def test_dagster_builds_the_marts_and_reports_dbt_tests_as_checks(warehouse, san
         assert dg.materialize(
             assets(["llm_labels"]),
             partition_key=model_partition_key(today_utc(), "meta-maverick-17b"),
-            resources={"warehouse": warehouse, **models},
+            resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
             run_config={"ops": {"llm_labels": {"config": {"max_batches": 2}}}},
         ).success
 

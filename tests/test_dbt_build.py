@@ -5,7 +5,9 @@ resource; dbt runs with the project, profile and vars Dagster uses. The first ``
 full build of days 2026-03-01/02; the second adds 2026-03-03 and builds what Dagster's
 partitioned dbt asset selects (``config.materialized:incremental``) with the partition window
 ``min_date=2026-03-03, max_date=2026-03-04``, i.e. the incremental path. Every
-expected number below is worked out from the demo rows in the comment beside it.
+expected number below is worked out from the demo rows in the comment beside it. The marts
+rebuilt whole (model agreement, review queue, model comparison) are not in the second run and
+stay as the first built them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import polars as pl
 import pytest
 
 from resources.warehouse import Warehouse
+from scout_assets.assets.keyword_stats import audience_verdicts
 from tests.dbt_fixtures import (
     D1,
     D2,
@@ -32,7 +35,9 @@ from tests.dbt_fixtures import (
     SENTINEL_RETRIES,
     THELAI,
     UX,
+    WHOLE_MARTS,
     DemoBuild,
+    at,
     build_demo,
     demo_duckdb_marts,
     run_dbt,
@@ -122,35 +127,158 @@ def check_pipeline_health(warehouse: Warehouse, build: DemoBuild) -> None:
 
 
 def check_leads(frame: pl.DataFrame, after_second_run: bool) -> None:
+    """The leads: a person's latest review overrides the models, the rest is the weighted consensus.
+
+    Weights are (agreements with people + 1) / (reviewed overlaps + 2) per audience and model.
+    After phase one the UX reviews are t1 true and b3 true (its latest review, by handle):
+    minilm agrees on t1, not on b3: 2/4 = 0.5; haiku agrees on t1: 2/3; gemini not: 1/3.
+    Phase two adds t5 false (minilm and haiku said true): minilm 2/5 = 0.4, haiku 2/4 = 0.5.
+    """
     leads = keyed(frame, ("audience", "platform_id"))
+    minilm, haiku, gemini = (0.4, 0.5, 1 / 3) if after_second_run else (0.5, 2 / 3, 1 / 3)
     t1 = leads[(UX, "t1")]
-    # minilm true, haiku true, gemini false: 2 > 1, match; the two true models agree.
-    assert (t1["verdict"], t1["models_labeled"], t1["votes_true"], t1["votes_false"]) == ("match", 3, 2, 1)
+    # Reviewed true: the person's verdict. The models' consensus, minilm + haiku against gemini, agrees.
+    assert (t1["verdict"], t1["verdict_source"], t1["reviewed_label"], t1["reviewed_by"]) == (
+        "match",
+        "review",
+        True,
+        "ana",
+    )
+    assert t1["consensus_verdict"] == "match" and t1["verdict_backed"]
+    assert close(t1["weight_true"], minilm + haiku) and close(t1["weight_false"], gemini)
+    assert (t1["models_labeled"], t1["votes_true"], t1["votes_false"]) == (3, 2, 1)
     assert t1["agreeing_models"] == f"{HAIKU}, {MINILM}" and t1["models_agreeing"] == 2
     assert close(t1["match_share"], 2 / 3) and close(t1["label_cost_usd"], 0.002 + 0.001)
     assert f"{GEMINI} (no_match): looks like a designer" in t1["reasons"]
     # The latest HAS is D2's, and the profile columns come along.
     assert close(t1["has"], 0.92) and t1["has_scored_on"] == D2
     assert (t1["followers"], t1["source_keywords"], t1["platform"]) == (1500, "ux research", "twitter")
-    assert leads[(THELAI, "t1")]["verdict"] == "no_match"  # audiences never mix
+    # Audiences never mix: no review and no weight learned for THELAI, haiku weighs 1/2 alone.
+    thelai = leads[(THELAI, "t1")]
+    assert (thelai["verdict"], thelai["verdict_source"], thelai["reviewed_label"]) == (
+        "no_match",
+        "consensus",
+        None,
+    )
+    assert close(thelai["weight_false"], 0.5) and not thelai["verdict_backed"]  # one unvalidated model
+    # The override: every model that labeled b3 said false; the person's latest review says true.
+    b3 = leads[(UX, "b3")]
+    assert (b3["verdict"], b3["verdict_source"], b3["consensus_verdict"]) == ("match", "review", "no_match")
+    assert b3["reviewed_at"] == at(D2, 12) and b3["models_agreeing"] == 0 and b3["agreeing_models"] is None
+    # b1: two null votes; the null label has the largest weight.
     b1 = leads[(UX, "b1")]
-    assert (b1["verdict"], b1["models_agreeing"]) == ("uncertain", 2)  # two nulls: a tie at 0-0
-    assert leads[(UX, "t5")]["verdict"] == "match" and leads[(UX, "b3")]["verdict"] == "no_match"
+    assert (b1["verdict"], b1["models_agreeing"], b1["verdict_backed"]) == ("uncertain", 2, True)
+    # b1 was labeled, seen and scored on D1 only: the second run recomputed it because the
+    # weights of UX moved (its weights_basis changed), not because of its window.
+    assert close(b1["weight_uncertain"], minilm + haiku)
+    basis = (
+        f"{HAIKU} 1/2, {GEMINI} 0/1, {MINILM} 1/3"
+        if after_second_run
+        else f"{HAIKU} 1/1, {GEMINI} 0/1, {MINILM} 1/2"
+    )
+    assert b1["weights_basis"] == basis
     t2 = leads[(UX, "t2")]
+    t5 = leads[(UX, "t5")]
     if after_second_run:
-        # gemini's late true (D3) against minilm's false: a 1-1 tie; only haiku (null) agrees.
+        # minilm false (0.4), haiku null (0.5), gemini's late true (1/3): the null weight is largest.
         assert (t2["verdict"], t2["votes_true"], t2["votes_false"], t2["votes_uncertain"]) == (
             "uncertain",
             1,
             1,
             1,
         )
-        assert t2["agreeing_models"] == HAIKU
-        assert leads[(UX, "t6")]["verdict"] == "match"
-        assert len(leads) == 7
+        assert close(t2["weight_uncertain"], haiku) and t2["agreeing_models"] == HAIKU
+        # t5: reviewed false in phase two (a review carries no partition day) against two true models.
+        assert (t5["verdict"], t5["verdict_source"], t5["consensus_verdict"]) == (
+            "no_match",
+            "review",
+            "match",
+        )
+        t6 = leads[(UX, "t6")]
+        # Only minilm, unvalidated: the verdict stands in the list but is not backed.
+        assert (t6["verdict"], t6["verdict_backed"], t6["models_labeled"]) == ("match", False, 1)
+        # t3: no model labeled it; a person's review alone makes it a lead.
+        t3 = leads[(UX, "t3")]
+        assert (t3["verdict"], t3["verdict_source"], t3["models_labeled"], t3["consensus_verdict"]) == (
+            "match",
+            "review",
+            0,
+            None,
+        )
+        assert t3["handle"] == "cy_edge" and close(t3["has"], 0.65)
+        assert len(leads) == 8
     else:
-        assert (t2["verdict"], t2["agreeing_models"]) == ("no_match", MINILM)
+        # minilm false (0.5) against haiku null (2/3): uncertain, where counting votes said no_match.
+        assert (t2["verdict"], t2["agreeing_models"]) == ("uncertain", HAIKU)
+        assert (t5["verdict"], t5["verdict_source"]) == ("match", "consensus")
+        assert close(t5["weight_true"], minilm + haiku) and t5["verdict_backed"]  # two models
         assert len(leads) == 6
+    # The unmatched review (a handle no profile has) leads nowhere.
+    assert all(row["handle"] != "zed_unknown" for row in leads.values())
+
+
+def check_model_agreement(warehouse: Warehouse) -> None:
+    """Agreement with people, as the first (full) build left it: reviews t1 true, b3 true."""
+    models = read(warehouse, "mart_model_agreement", ("audience", "model"))
+    minilm = models[(UX, MINILM)]
+    # minilm voted t1 true (agrees), b3 false (the person said true).
+    assert (minilm["labels"], minilm["reviewed"], minilm["agreements"]) == (5, 2, 1)
+    assert close(minilm["agreement_rate"], 0.5) and close(minilm["weight"], 2 / 4)
+    assert (minilm["people_true"], minilm["model_true"], minilm["both_true"]) == (2, 1, 1)
+    assert close(minilm["precision_true"], 1.0) and close(minilm["recall_true"], 0.5)
+    assert not minilm["validated"] and minilm["validated_min_reviews"] == 20
+    haiku = models[(UX, HAIKU)]
+    assert (haiku["reviewed"], haiku["agreements"]) == (1, 1) and close(haiku["weight"], 2 / 3)
+    gemini = models[(UX, GEMINI)]
+    assert (gemini["reviewed"], gemini["agreements"]) == (1, 0) and close(gemini["weight"], 1 / 3)
+    assert gemini["precision_true"] is None and close(gemini["recall_true"], 0.0)
+    unreviewed = models[(THELAI, HAIKU)]
+    assert (unreviewed["reviewed"], unreviewed["agreement_rate"]) == (0, None) and close(
+        unreviewed["weight"], 0.5
+    )
+    assert len(models) == 4
+
+
+def check_review_queue(warehouse: Warehouse) -> None:
+    """The queue as the first build left it: the unreviewed labeled accounts, most uncertain first.
+
+    p(true) = (sum(weight * belief) + 0.25) / (sum(weight) + 0.5); priority = H(p) + 0.2 *
+    disagreement + 0.1 * HAS of a match. Weights: minilm 1/2, haiku 2/3 (UX), haiku 1/2 (THELAI).
+    """
+    queue = warehouse.read("select * from analytics.mart_review_queue order by audience, queue_rank")
+    ux = queue.filter(pl.col("audience") == UX)
+    # b1: two null votes, p = 0.5, a coin flip (1 bit); t2: minilm false, haiku null, p = 0.35;
+    # t5: minilm and haiku true, p = 0.85, a lead (HAS 0.80). Reviewed t1 and b3 are not queued.
+    assert ux["platform_id"].to_list() == ["b1", "t2", "t5"]
+    b1, t2, t5 = ux.iter_rows(named=True)
+    assert close(b1["priority"], 1.0) and b1["consensus_label"] is None
+    p_t2 = (0.5 * 0 + (2 / 3) * 0.5 + 0.25) / (0.5 + 2 / 3 + 0.5)
+    assert close(t2["priority"], entropy(p_t2)) and not t2["models_disagree"]
+    p_t5 = (0.5 + 2 / 3 + 0.25) / (0.5 + 2 / 3 + 0.5)
+    assert close(t5["priority"], entropy(p_t5) + 0.1 * 0.80) and t5["consensus_label"] is True
+    assert t5["why"] == "p(true) 0.85 from 2 model(s); an unreviewed lead, HAS 0.80"
+    assert (t5["handle"], t5["followers"], t5["bio"]) == ("eve_ops", 900, "eve_ops does user research")
+    thelai = queue.filter(pl.col("audience") == THELAI).row(0, named=True)
+    assert thelai["why"] == "p(true) 0.25 from 1 model(s); rests on one unvalidated model"
+    assert queue.height == 4
+
+
+def entropy(p: float) -> float:
+    """Binary entropy in bits."""
+    return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def check_python_consensus(warehouse: Warehouse) -> None:
+    """The keyword_stats asset's verdicts (consensus.py over the tables) equal the leads mart's."""
+    python = keyed(audience_verdicts(warehouse, (UX, THELAI)), ("audience", "platform", "platform_id"))
+    mart = read(warehouse, "mart_audience_leads", ("audience", "platform", "platform_id"))
+    assert set(python) == set(mart)
+    for key, row in mart.items():
+        mine = python[key]
+        for column in ("verdict", "verdict_source", "verdict_backed", "consensus_verdict", "models_labeled"):
+            assert mine[column] == row[column], (key, column)
+        for column in ("weight_true", "weight_false", "weight_uncertain"):
+            assert close(mine[column], row[column]) or mine[column] == row[column] == 0, (key, column)
 
 
 def check_model_comparison(warehouse: Warehouse) -> None:
@@ -207,16 +335,21 @@ def check_keyword_performance(warehouse: Warehouse) -> None:
 def check_all(warehouse: Warehouse, build: DemoBuild) -> None:
     for run in (build.first_build, build.second_build):
         assert set(run.statuses.values()) <= {"success", "pass"}, run.log  # no error, failure or warning
-    assert len(build.first_build.statuses) == 19 + 80  # every model and data test
+    models = [uid for uid in build.first_build.statuses if uid.startswith("model.")]
+    assert len(models) == 16 + 3 + 7  # staging views, intermediate views, marts
+    assert len(build.first_build.statuses) - len(models) > 140  # and every data test
     # The second run built exactly the four growing marts (and their tests), incrementally.
     built = sorted(uid for uid in build.second_build.statuses if uid.startswith("model."))
-    assert built == sorted(f"model.scout.{mart}" for mart in MARTS if mart != "mart_model_comparison")
+    assert built == sorted(f"model.scout.{mart}" for mart in MARTS if mart not in WHOLE_MARTS)
     assert "OK created sql incremental model analytics.mart_discovery_funnel" in build.second_build.log
     check_leads(build.leads_after_first_run, after_second_run=False)
     check_funnel(warehouse)
     check_pipeline_health(warehouse, build)
     check_leads(warehouse.read("select * from analytics.mart_audience_leads"), after_second_run=True)
     check_model_comparison(warehouse)
+    check_model_agreement(warehouse)
+    check_review_queue(warehouse)
+    check_python_consensus(warehouse)
     check_keyword_performance(warehouse)
 
 
@@ -240,7 +373,10 @@ def test_marts_are_tables_and_staging_are_views_in_the_analytics_schema():
         )
     assert {name: kinds.get(name) for name in MARTS} == dict.fromkeys(MARTS, "BASE TABLE")
     staging = {name: kind for name, kind in kinds.items() if name.startswith("stg_")}
-    assert len(staging) == 14 and set(staging.values()) == {"VIEW"}
+    assert len(staging) == 16 and set(staging.values()) == {"VIEW"}
+    intermediate = {name: kind for name, kind in kinds.items() if name.startswith("int_")}
+    assert set(intermediate) == {"int_model_weights", "int_account_consensus", "int_latest_scores"}
+    assert set(intermediate.values()) == {"VIEW"}
 
 
 def test_docs_generate_writes_the_site_with_mart_descriptions():
@@ -261,7 +397,8 @@ def test_docs_generate_writes_the_site_with_mart_descriptions():
     assert writers["api_calls"] == ["raw_searches"] and writers["dead_letters"] == ["llm_labels"]
     assert writers["quarantined_rows"] == ["profiles"]
     assert writers["circuit_breakers"] == ["raw_searches"]
-    assert len(writers) == 14
+    assert writers["reviews"] == ["reviews"] and writers["labeler_fits"] == ["local_labeler"]
+    assert len(writers) == 16
 
 
 def test_source_freshness_reports_the_ledgers_as_stale():
@@ -330,11 +467,11 @@ def test_dagster_dbt_draws_the_edges_from_the_python_assets():
     )
     def unpartitioned(context): ...
 
-    assert {key.path[-1] for key in partitioned.keys} == set(MARTS) - {"mart_model_comparison"}
+    assert {key.path[-1] for key in partitioned.keys} == set(MARTS) - set(WHOLE_MARTS)
     upstream = {
         dep for assets in (partitioned, unpartitioned) for deps in assets.asset_deps.values() for dep in deps
     }
-    python_assets = {key for key in upstream if not key.path[-1].startswith(("stg_", "mart_"))}
+    python_assets = {key for key in upstream if not key.path[-1].startswith(("stg_", "int_", "mart_"))}
     assert python_assets == {
         dg.AssetKey(name)
         for name in (
@@ -345,5 +482,7 @@ def test_dagster_dbt_draws_the_edges_from_the_python_assets():
             "profiles_to_score",
             "llm_labels",
             "keyword_stats",
+            "reviews",  # people write it (dashboard, `scout review import`)
+            "local_labeler",  # labeler_fits
         )
     }

@@ -79,3 +79,19 @@ def test_secrets_are_env_vars_not_values(monkeypatch):
     resources = build_resources()
     assert isinstance(resources["twitter"].api_key, dg.EnvVar)
     assert "planted-secret-123" not in repr(resources["twitter"])
+
+
+def test_the_local_labeler_is_fitted_per_audience_with_its_check_job_and_sensor():
+    """One partition per audience file, the refit check beside it, a job and a sensor to run it."""
+    from scout_assets.partitions import audience_partitions
+    from scout_contract.audience import load_audiences
+
+    graph = asset_graph()
+    node = graph.get(dg.AssetKey("local_labeler"))
+    assert node.partitions_def == audience_partitions
+    assert set(audience_partitions.get_partition_keys()) == set(load_audiences())
+    assert node.group_name == "labeling" and node.code_version
+    assert dg.AssetCheckKey(dg.AssetKey("local_labeler"), "refit_not_worse") in graph.asset_check_keys
+    job = defs.resolve_job_def("scout_labeler_fit")
+    assert job.partitions_def == audience_partitions
+    assert defs.resolve_sensor_def("labeler_refit_sensor").job_name == "scout_labeler_fit"

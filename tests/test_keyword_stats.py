@@ -1,4 +1,8 @@
-"""Daily keyword statistics and the feedback rules, on hand-made frames with known answers."""
+"""Daily keyword statistics and the feedback rules, on hand-made frames with known answers.
+
+Label counts are verdicts (a person's review, else the weighted consensus of
+``scout_assets/domain/consensus.py``); only backed ones count as true or false.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
+from scout_assets.domain.consensus import verdicts_of
 from scout_assets.domain.keyword_file import KeywordEntry
 from scout_assets.domain.keyword_rules import KeywordRulesError, load_keyword_rules
 from scout_assets.domain.keyword_state import keyword_states, select_targets
@@ -56,12 +61,29 @@ def stats_for_example() -> pl.DataFrame:
         ),
         labels=frame(
             [
-                ("twitter", "a", True, 0.002),
-                ("twitter", "a", True, 0.001),
-                ("twitter", "c", False, 0.001),
-                ("twitter", "b", None, 0.0),
+                ("twitter", "a", 0.002),
+                ("twitter", "a", 0.001),
+                ("twitter", "c", 0.001),
+                ("twitter", "b", 0.0),
+                ("twitter", "d", 0.001),
             ],
-            {"platform": pl.String, "platform_id": pl.String, "label": pl.Boolean, "cost_usd": pl.Float64},
+            {"platform": pl.String, "platform_id": pl.String, "cost_usd": pl.Float64},
+        ),
+        # One verdict per account: a true (two models), c false (a review), b null; d, which no
+        # sighting of the day returned, counts nowhere.
+        verdicts=frame(
+            [
+                ("twitter", "a", True, True),
+                ("twitter", "c", False, True),
+                ("twitter", "b", None, True),
+                ("twitter", "d", True, True),
+            ],
+            {
+                "platform": pl.String,
+                "platform_id": pl.String,
+                "label": pl.Boolean,
+                "verdict_backed": pl.Boolean,
+            },
         ),
         day=DAY,
         rules=RULES,
@@ -81,17 +103,101 @@ def test_daily_stats_match_hand_computed_values():
     assert ethno["mean_has"] == pytest.approx((0.9 + 0.5 + 0.7) / 3)
     assert ethno["share_above_threshold"] == pytest.approx(2 / 3)
     assert (ethno["api_calls"], ethno["api_errors"]) == (3, 1)
-    assert (ethno["labels_true"], ethno["labels_false"], ethno["labels_null"]) == (
-        2,
-        1,
-        1,
-    )  # two models labeled a
+    # One verdict per account (a's two labels are one true); every label's cost counts.
+    assert (ethno["labels_true"], ethno["labels_false"], ethno["labels_null"]) == (1, 1, 1)
     assert ethno["api_cost_usd"] == pytest.approx(0.03)
     assert ethno["label_cost_usd"] == pytest.approx(0.004)
     assert ethno["cost_per_new_profile"] == pytest.approx(0.034 / 2)
-    assert ethno["cost_per_true_label"] == pytest.approx(0.034 / 2)
+    assert ethno["cost_per_true_label"] == pytest.approx(0.034)
     postdoc = stats["postdoc"]
     assert (postdoc["new_profiles"], postdoc["labels_true"], postdoc["cost_per_true_label"]) == (1, 0, None)
+
+
+def keyword_of_twenty(verdicts: pl.DataFrame) -> dict:
+    """The feedback verdict on one keyword whose 20 accounts of the day carry ``verdicts``."""
+    accounts = [f"p{i}" for i in range(20)]
+    text = {"platform": pl.String, "keyword": pl.String}
+    stats = daily_stats(
+        pages=frame([("twitter", "offtopic", 20)], {**text, "result_count": pl.Int64}),
+        calls=frame([("twitter", "offtopic", None)], {**text, "error": pl.String}),
+        sightings=frame(
+            [("twitter", pid, "offtopic") for pid in accounts],
+            {"platform": pl.String, "platform_id": pl.String, "keyword": pl.String},
+        ),
+        first_seen=frame(
+            [("twitter", pid, DAY) for pid in accounts],
+            {"platform": pl.String, "platform_id": pl.String, "first_day": pl.Date},
+        ),
+        scores=frame(
+            [("twitter", pid, 0.9, True) for pid in accounts],
+            {"platform": pl.String, "platform_id": pl.String, "has": pl.Float64, "is_queued": pl.Boolean},
+        ),
+        labels=frame([], {"platform": pl.String, "platform_id": pl.String, "cost_usd": pl.Float64}),
+        verdicts=verdicts,
+        day=DAY,
+        rules=RULES,
+    )
+    return feedback(stats, RULES).row(0, named=True) | stats.row(0, named=True)
+
+
+def consensus_labels(records: list[tuple[str, str, bool | None]]) -> pl.DataFrame:
+    """Labels of one audience on twitter: (platform_id, model, label)."""
+    return pl.DataFrame(
+        [("aud.v1", "twitter", pid, model, label, False) for pid, model, label in records],
+        schema={
+            "audience": pl.String,
+            "platform": pl.String,
+            "platform_id": pl.String,
+            "model": pl.String,
+            "label": pl.Boolean,
+            "deferred": pl.Boolean,
+        },
+        orient="row",
+    )
+
+
+def latest_reviews(records: list[tuple[str, bool | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [("aud.v1", "twitter", pid, label) for pid, label in records],
+        schema={"audience": pl.String, "platform": pl.String, "platform_id": pl.String, "label": pl.Boolean},
+        orient="row",
+    )
+
+
+def test_one_unvalidated_model_never_makes_a_keyword_invalid_but_reviews_do():
+    """local-minilm says false on all 20 accounts of a keyword (well over min_labels = 10).
+
+    Alone and unchecked by people, its verdicts are not backed: they count as null and the keyword
+    stays valid. People's reviews saying false make it invalid; so does the same model once 20
+    reviewed accounts have validated it (agreeing or not: validation is about evidence).
+    """
+    accounts = [f"p{i}" for i in range(20)]
+    minilm_false = [(pid, "local-minilm", False) for pid in accounts]
+
+    alone = keyword_of_twenty(verdicts_of(consensus_labels(minilm_false), latest_reviews([])))
+    assert (alone["labels_true"], alone["labels_false"], alone["labels_null"]) == (0, 0, 20)
+    assert not alone["label_invalid"]
+
+    reviewed = keyword_of_twenty(
+        verdicts_of(consensus_labels(minilm_false), latest_reviews([(pid, False) for pid in accounts]))
+    )
+    assert (reviewed["labels_false"], reviewed["label_invalid"]) == (20, True)
+    assert reviewed["feedback_reason"].startswith("invalid: 0 true of 20 true/false verdicts")
+
+    # 20 other accounts people reviewed, which the model labeled: it is validated (20 >= 20).
+    elsewhere = [f"q{i}" for i in range(20)]
+    validated = verdicts_of(
+        consensus_labels(minilm_false + [(pid, "local-minilm", False) for pid in elsewhere]),
+        latest_reviews([(pid, False) for pid in elsewhere]),
+    ).filter(pl.col("platform_id").str.starts_with("p"))
+    assert keyword_of_twenty(validated)["label_invalid"]
+
+    # Two unvalidated models agreeing back each other.
+    pair = verdicts_of(
+        consensus_labels(minilm_false + [(pid, "claude-haiku-4.5", False) for pid in accounts]),
+        latest_reviews([]),
+    )
+    assert keyword_of_twenty(pair)["label_invalid"]
 
 
 def history(rows):

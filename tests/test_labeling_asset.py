@@ -1,7 +1,9 @@
 """The llm_labels asset against a real OpenAI-compatible server on loopback, through litellm.
 
 The warehouse is real (DuckDB and PostgreSQL); the queue is seeded by the real search graph
-against the sandbox, then labeled by a scripted model server (tests/llm_server.py).
+against the sandbox, then labeled by a scripted model server (tests/llm_server.py). The cascade
+sends an LLM only what the local labeler deferred, so ``label`` first plants a deferred local
+label on every queued profile (``defer_queue``); the routing itself is tested in test_cascade.py.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from resources.models.resource import LabelModel, model_resource_key
 from scout_assets.assets.llm_labels import MODEL_ALIASES
 from scout_assets.partitions import model_partition_key, today_utc
 from tests.llm_server import FakeLLMServer
-from tests.pipeline_support import MAIN_ASSETS, assets, materialize
+from tests.pipeline_support import MAIN_ASSETS, archive_for, assets, defer_queue, materialize
 
 MODEL = "meta-maverick-17b"  # any registered litellm alias; pointed at the fake server below
 
@@ -32,6 +34,8 @@ def seeded(warehouse, sandbox):
 
 
 def label(warehouse, server, *, model=MODEL, max_batches=2, relabel=False, raise_on_error=True):
+    """Label today's queue with ``model`` (the only LLM with a key, so the first of the cascade here)."""
+    defer_queue(warehouse)
     models = {model_resource_key(a): LabelModel(alias=a) for a in MODEL_ALIASES}
     models[model_resource_key(model)] = LabelModel(
         alias=model,
@@ -44,13 +48,16 @@ def label(warehouse, server, *, model=MODEL, max_batches=2, relabel=False, raise
     return dg.materialize(
         assets(["llm_labels"]),
         partition_key=model_partition_key(today_utc(), model),
-        resources={"warehouse": warehouse, **models},
+        resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
         run_config={"ops": {"llm_labels": {"config": {"max_batches": max_batches, "relabel": relabel}}}},
         raise_on_error=raise_on_error,
     )
 
 
 def rows(warehouse, table):
+    """The table's rows; for llm_labels, the LLMs' only (not the planted local labels)."""
+    if table == "llm_labels":
+        return warehouse.read("select * from llm_labels where model <> 'local-minilm'")
     return warehouse.read(f"select * from {table}")
 
 
@@ -153,13 +160,23 @@ def test_hostile_bio_does_not_change_other_labels(seeded):
 
 
 def test_keyword_stats_close_the_loop(warehouse, sandbox, tmp_path, monkeypatch):
-    """Labels feed keyword_stats, whose verdicts decide what the next search asks for."""
+    """Labels feed keyword_stats, whose verdicts decide what the next search asks for.
+
+    A verdict needs a review, a validated model or two models (scout_assets/domain/consensus.py):
+    with no review here, the two cheapest LLMs label what the local labeler deferred (the second
+    is asked because the first's answer differs from the planted, unsure local label).
+    """
+    from tests.test_cascade import FIRST, SECOND, label_run
+
     keyword_file = tmp_path / "keywords.csv"
     keyword_file.write_text("keyword,platforms,tags,enabled\nqualitative research,*,,\nstartup founder,*,,\n")
     monkeypatch.setenv("SCOUT_KEYWORD_FILE", str(keyword_file))
     assert materialize(MAIN_ASSETS, warehouse, sandbox, "twitter", keywords_per_run=2, pages=3).success
-    with FakeLLMServer("good") as server:
-        assert label(warehouse, server, max_batches=20).success
+    defer_queue(warehouse)
+    with FakeLLMServer("good") as first, FakeLLMServer("good") as second:
+        servers = {FIRST: first, SECOND: second}
+        assert label_run(warehouse, FIRST, servers, max_batches=20).success
+        assert label_run(warehouse, SECOND, servers, max_batches=20).success
     stats_run = dg.materialize(
         assets(["keyword_stats"]), partition_key=today_utc().isoformat(), resources={"warehouse": warehouse}
     )

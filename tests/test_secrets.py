@@ -12,7 +12,7 @@ from resources.models.resource import LabelModel, model_resource_key
 from scout_assets.assets.llm_labels import MODEL_ALIASES
 from scout_assets.partitions import model_partition_key, partition_key, today_utc
 from tests.llm_server import FakeLLMServer
-from tests.pipeline_support import MAIN_ASSETS, assets, resources_for
+from tests.pipeline_support import MAIN_ASSETS, archive_for, assets, defer_queue, resources_for
 
 PLANTED = "sk-planted-Zq8xV3kLmN5pR7tY"
 
@@ -34,6 +34,7 @@ def test_planted_keys_never_leave_their_headers(duckdb_warehouse, sandbox):
     run_ids.append(result.run_id)
 
     models = {model_resource_key(a): LabelModel(alias=a) for a in MODEL_ALIASES}
+    defer_queue(warehouse)  # the cascade sends an LLM only what the local labeler deferred
     with FakeLLMServer("unauthorized") as server:  # echoes the key it received in its error body
         models[model_resource_key("meta-maverick-17b")] = LabelModel(
             alias="meta-maverick-17b", api_key=PLANTED, api_base=server.url, litellm_model="openai/fake"
@@ -41,7 +42,7 @@ def test_planted_keys_never_leave_their_headers(duckdb_warehouse, sandbox):
         labeled = dg.materialize(
             assets(["llm_labels"]),
             partition_key=model_partition_key(today_utc(), "meta-maverick-17b"),
-            resources={"warehouse": warehouse, **models},
+            resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
             instance=instance,
             run_config={"ops": {"llm_labels": {"config": {"max_batches": 1}}}},
         )

@@ -15,7 +15,7 @@ import pytest
 from resources.models.litellm_labeler import TransientModelError
 from resources.platforms.search_page import PlatformError
 from resources.warehouse.errors import WarehouseError, WarehouseLockedError
-from scout_assets.labeling.queue import pending_units
+from scout_assets.labeling.queue import Route, pending_units
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_contract.tables import TABLES
 from sensors.failure_kinds import FailureKind, classify_run
@@ -27,6 +27,7 @@ from tests.sensors_fixtures import add_dead_letter, add_labels, seed_queue, stan
 DAY = datetime(2026, 3, 10).date()
 MODEL = "local-minilm"
 LABEL_KEY = f"{DAY}|{MODEL}"
+LOCAL_ROUTE = Route(model=MODEL, local=MODEL)  # the local labeler's units: every queued profile
 MAIN_KEY = f"{DAY}|twitter"
 SETTINGS = load_labeling_settings()
 AUDIENCE = SETTINGS.audiences[0]
@@ -239,7 +240,7 @@ def test_two_poison_failures_in_a_row_dead_letter_the_still_pending_units(instan
     assert sorted(letters["platform_id"]) == pending_ids
     assert (letters["failures"] == 2).all() and letters["requeued_at"].is_null().all()
     assert letters["last_error"].str.contains("has no API key configured").all()
-    assert pending_units(warehouse, DAY, MODEL, AUDIENCE, relabel=False).is_empty()
+    assert pending_units(warehouse, DAY, LOCAL_ROUTE, AUDIENCE, relabel=False).is_empty()
 
 
 def test_a_success_in_between_resets_the_poison_count(instance, queue):
@@ -277,12 +278,12 @@ def test_the_documented_requeue_sql_puts_dead_letters_back_in_the_queue(warehous
     seed_queue(warehouse, DAY, ids, queued_at=datetime(2026, 3, 10, 8))
     for pid in ids:
         add_dead_letter(warehouse, pid, MODEL, AUDIENCE)
-    assert pending_units(warehouse, DAY, MODEL, AUDIENCE, relabel=False).is_empty()
+    assert pending_units(warehouse, DAY, LOCAL_ROUTE, AUDIENCE, relabel=False).is_empty()
     warehouse.execute(
         "update dead_letters set requeued_at = now() at time zone 'UTC' "
         f"where model = '{MODEL}' and audience = '{AUDIENCE}' and requeued_at is null"
     )
-    back = pending_units(warehouse, DAY, MODEL, AUDIENCE, relabel=False)
+    back = pending_units(warehouse, DAY, LOCAL_ROUTE, AUDIENCE, relabel=False)
     assert sorted(back["platform_id"]) == ids
     requeued = warehouse.read("select requeued_at from dead_letters")["requeued_at"]
     assert abs(requeued[0] - datetime.now(UTC).replace(tzinfo=None)) < timedelta(hours=1)  # stored as UTC

@@ -2,6 +2,8 @@
 
 Ticks are evaluated at chosen times through ``label_queue_tick`` (the sensor body with ``now``
 as a parameter); the last tests invoke the registered sensor itself at the real current time.
+The cascade's routing as the sensor sees it (an LLM counts only deferred units) is here too;
+the asset's side of it is in tests/test_cascade.py.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import pytest
 from resources.models.registry import load_model_registry
 from resources.models.roster import ModelRoster
 from resources.warehouse import Warehouse
+from scout_assets.labeling.cascade import route_of
 from scout_assets.labeling.draw import draw_labeling_models
-from scout_assets.labeling.queue import pending_units
+from scout_assets.labeling.queue import Route, pending_units
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.resources_binding import build_model_roster
 from sensors.label_queue import label_queue_sensor, label_queue_tick
 from sensors.queue_state import queue_states
-from sensors.settings import LABEL_LOOKBACK_ENV, LABEL_MAX_WAIT_ENV
+from sensors.settings import LABEL_MAX_WAIT_ENV
 from tests.sensors_fixtures import add_dead_letter, add_label_failure, add_labels, seed_queue, stand_in_job
 
 MODEL = "local-minilm"  # probability 1.0 and no key: always drawn
@@ -30,6 +33,8 @@ AUDIENCE = SETTINGS.audiences[0]
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 KEY = f"{TODAY.isoformat()}|{MODEL}"
+ROUTE = Route(model=MODEL, local=MODEL)
+LLM = SETTINGS.cascade.order[1]  # the cheapest LLM: the first one when its key is set
 
 
 def minutes_ago(minutes: float) -> datetime:
@@ -47,8 +52,7 @@ def instance():
 
 @pytest.fixture(autouse=True)
 def defaults(monkeypatch):
-    for name in (LABEL_MAX_WAIT_ENV, LABEL_LOOKBACK_ENV):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(LABEL_MAX_WAIT_ENV, raising=False)
 
 
 def local_only_draw(seed: int, available: bool = True):
@@ -59,6 +63,23 @@ def local_only_draw(seed: int, available: bool = True):
 def tick(warehouse, instance, cursor=None, now=NOW, available=True) -> dg.SensorResult:
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
     return label_queue_tick(context, warehouse, now, draw=local_only_draw(int(now.timestamp()), available))
+
+
+def finish_runs(instance) -> None:
+    """Mark every run the ephemeral instance holds as ended (a launched run that has completed)."""
+    for run in instance.get_runs():
+        if not run.is_finished:
+            instance.report_run_canceled(run)
+
+
+def launch(instance, result: dg.SensorResult) -> None:
+    """Record the tick's requests as runs not started yet, as the daemon would submit them."""
+    for request in result.run_requests:
+        instance.create_run_for_job(
+            stand_in_job("scout_label", None),
+            status=dg.DagsterRunStatus.NOT_STARTED,
+            tags={**request.tags, "dagster/partition": request.partition_key},
+        )
 
 
 def skip_text(result: dg.SensorResult) -> str:
@@ -76,16 +97,33 @@ def test_aggregate_pending_matches_the_assets_pending_units(warehouse):
     add_dead_letter(warehouse, ids(1, 5)[0], MODEL, AUDIENCE)  # dead: out of the queue
     add_dead_letter(warehouse, ids(1, 6)[0], MODEL, AUDIENCE, requeued_at=datetime(2026, 3, 1))  # back in
 
-    expected = pending_units(warehouse, TODAY, MODEL, AUDIENCE, relabel=False)
-    [state] = queue_states(warehouse, MODEL, (AUDIENCE,), [TODAY])
+    expected = pending_units(warehouse, TODAY, ROUTE, AUDIENCE, relabel=False)
+    [state] = queue_states(warehouse, ROUTE, (AUDIENCE,))
     assert state.pending == expected.height == 10 - 2 - 1 + 4
     assert state.oldest_queued_at == minutes_ago(30)
+    assert expected["has"].to_list() == sorted(expected["has"].to_list(), reverse=True)
+
+
+def test_an_llm_counts_only_what_the_local_labeler_deferred(warehouse):
+    """The sensor's aggregate follows the cascade: nothing for an LLM until the local labeler has
+    labeled a unit, and then only the deferred ones (a zero-shot label, deferred null, counts as unsure)."""
+    seed_queue(warehouse, TODAY, ids(8), queued_at=minutes_ago(30))
+    route = route_of(LLM, SETTINGS.cascade.order, [MODEL, LLM])
+    assert route == Route(model=LLM, local=MODEL)
+    assert queue_states(warehouse, route, (AUDIENCE,)) == []  # not labeled locally yet: not routed
+    add_labels(warehouse, TODAY, ids(3), MODEL, AUDIENCE, deferred=False)
+    add_labels(warehouse, TODAY, ids(3, 3), MODEL, AUDIENCE, deferred=True)
+    add_labels(warehouse, TODAY, ids(2, 6), MODEL, AUDIENCE, deferred=None)
+    [state] = queue_states(warehouse, route, (AUDIENCE,))
+    expected = pending_units(warehouse, TODAY, route, AUDIENCE, relabel=False)
+    assert state.pending == expected.height == 5
+    assert set(expected["platform_id"]) == set(ids(5, 3))
 
 
 def test_below_batch_skips_and_says_what_it_saw(duckdb_warehouse, instance):
     seed_queue(duckdb_warehouse, TODAY, ids(12), queued_at=minutes_ago(5))
     text = skip_text(tick(duckdb_warehouse, instance))
-    assert f"12 pending for {MODEL} on {TODAY}, batch {BATCH}, oldest 5 min" in text
+    assert f"12 pending for {MODEL} on {TODAY}, batch {BATCH}, best HAS 0.90, oldest 5 min" in text
 
 
 def test_a_full_batch_launches_the_partition_with_the_draw_in_its_tags(duckdb_warehouse, instance):
@@ -142,14 +180,37 @@ def test_max_wait_launches_a_partial_batch(duckdb_warehouse, instance, monkeypat
     assert request.partition_key == KEY and request.tags["scout/reason"] == "max_wait"
 
 
-def test_yesterday_is_watched_and_older_days_are_not(duckdb_warehouse, instance, monkeypatch):
-    yesterday, older = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
-    seed_queue(duckdb_warehouse, yesterday, ids(BATCH), queued_at=minutes_ago(60 * 20))
-    seed_queue(duckdb_warehouse, older, ids(BATCH, 100), queued_at=minutes_ago(60 * 40))
-    result = tick(duckdb_warehouse, instance)
-    assert [r.partition_key for r in result.run_requests] == [f"{yesterday}|{MODEL}"]
-    monkeypatch.setenv(LABEL_LOOKBACK_ENV, "0")
-    assert "nothing pending" in skip_text(tick(duckdb_warehouse, instance))
+def test_a_stranded_day_gets_a_run_request(duckdb_warehouse, instance):
+    """No look-back window: units queued ten days ago and never labeled are picked up."""
+    stranded = TODAY - timedelta(days=10)
+    seed_queue(duckdb_warehouse, stranded, ids(3), queued_at=minutes_ago(60 * 24 * 10))
+    [request] = tick(duckdb_warehouse, instance).run_requests
+    assert request.partition_key == f"{stranded}|{MODEL}"
+    assert request.tags["scout/reason"] == "max_wait" and request.tags["scout/pending"] == "3"
+
+
+def test_the_best_partition_goes_first_one_per_model_and_the_next_when_it_ends(duckdb_warehouse, instance):
+    """Best first: the day whose pending units hold the highest HAS, whatever its age; one run of
+    a model at a time, and when it has ended the next best partition goes."""
+    old_good, new_poor = TODAY - timedelta(days=4), TODAY - timedelta(days=1)
+    seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5), has=0.7)
+    seed_queue(duckdb_warehouse, new_poor, ids(BATCH, 100), queued_at=minutes_ago(60 * 20), has=0.6)
+    seed_queue(duckdb_warehouse, old_good, ids(BATCH, 200), queued_at=minutes_ago(60 * 90), has=0.95)
+    first = tick(duckdb_warehouse, instance)
+    assert [r.partition_key for r in first.run_requests] == [f"{old_good}|{MODEL}"]
+    launch(instance, first)
+    held = tick(duckdb_warehouse, instance, cursor=first.cursor, now=NOW + timedelta(minutes=1))
+    assert "has not finished yet" in skip_text(held)
+    finish_runs(instance)
+    # The first run labeled its day; with it ended, the next best (today, HAS 0.7) goes.
+    add_labels(duckdb_warehouse, old_good, ids(BATCH, 200), MODEL, AUDIENCE)
+    second = tick(duckdb_warehouse, instance, cursor=held.cursor, now=NOW + timedelta(minutes=2))
+    assert [r.partition_key for r in second.run_requests] == [KEY]
+    launch(instance, second)
+    finish_runs(instance)
+    # A run that made no progress does not block the others: its state was launched, the next goes.
+    third = tick(duckdb_warehouse, instance, cursor=second.cursor, now=NOW + timedelta(minutes=3))
+    assert [r.partition_key for r in third.run_requests] == [f"{new_poor}|{MODEL}"]
 
 
 def test_an_unfinished_run_of_the_partition_holds_the_next_one_back(duckdb_warehouse, instance):
@@ -159,7 +220,9 @@ def test_an_unfinished_run_of_the_partition_holds_the_next_one_back(duckdb_wareh
         status=dg.DagsterRunStatus.NOT_STARTED,
         tags={"dagster/partition": KEY},
     )
-    assert f"run {queued.run_id} has not finished yet" in skip_text(tick(duckdb_warehouse, instance))
+    assert f"run {queued.run_id} of {MODEL} has not finished yet" in skip_text(
+        tick(duckdb_warehouse, instance)
+    )
     instance.report_run_canceled(queued)
     assert len(tick(duckdb_warehouse, instance).run_requests) == 1
 

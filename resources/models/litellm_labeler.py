@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import stamina
 
 from resources.models.litellm_import import import_litellm
-from resources.models.prompt import PROMPT_VERSION, build_messages
+from resources.models.prompt import PROMPT_VERSION, PromptExample, build_messages
 from resources.models.registry import ModelSpec
 from resources.models.validate import parse_model_output_detailed
 from resources.retrying import RetryBudget, retry_after_seconds
@@ -255,14 +255,20 @@ class LiteLLMLabeler:
             ) from None
         raise AssertionError("unreachable: stamina either returns, or raises the last failure")
 
-    def label(self, batch: Sequence[ProfileForLabel], audience: Audience) -> LabelBatchResult:
-        """Label one batch; see the module docstring for how failures surface."""
+    def label(
+        self,
+        batch: Sequence[ProfileForLabel],
+        audience: Audience,
+        examples: Sequence[PromptExample] = (),
+    ) -> LabelBatchResult:
+        """Label one batch, with reviewed ``examples`` in the prompt (none of them in the batch);
+        see the module docstring for how failures surface."""
         result = LabelBatchResult(model=self.spec.litellm_model, prompt_version=PROMPT_VERSION)
         if not batch:
             return result
         litellm = import_litellm()
         api_key = self._api_key()
-        messages = build_messages(batch, audience)
+        messages = build_messages(batch, audience, examples)
         started = time.perf_counter()
         try:
             response = self._complete(litellm, messages, api_key, len(batch))

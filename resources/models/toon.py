@@ -37,11 +37,13 @@ class ToonError(ValueError):
     """A batch that cannot become a TOON table of one line per profile."""
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
+    """``text`` safe to encode: lone surrogates replaced (also for columns beyond a profile's five)."""
     return _SURROGATE_RE.sub("\ufffd", text)
 
 
-def _profile_row(profile: ProfileForLabel) -> dict[str, Any]:
+def profile_row(profile: ProfileForLabel) -> dict[str, Any]:
+    """The five fields of one profile, checked and cleaned for a TOON table."""
     for field in _TEXT_FIELDS:
         value = getattr(profile, field)
         if not isinstance(value, str):
@@ -55,19 +57,23 @@ def _profile_row(profile: ProfileForLabel) -> dict[str, Any]:
             f"profile {profile.handle!r}: field 'followers' must be an int, got {profile.followers!r}"
         )
     return {
-        "handle": _clean(profile.handle),
-        "name": _clean(profile.name),
-        "bio": _clean(profile.bio),
-        "category": None if profile.category is None else _clean(profile.category),
+        "handle": clean_text(profile.handle),
+        "name": clean_text(profile.name),
+        "bio": clean_text(profile.bio),
+        "category": None if profile.category is None else clean_text(profile.category),
         "followers": profile.followers,
     }
 
 
-def encode_profiles(batch: Sequence[ProfileForLabel]) -> str:
-    """The batch as one TOON table: a header line and one 2-space-indented line per profile."""
-    rows = [_profile_row(profile) for profile in batch]
-    text = toon_format.encode(rows)
+def encode_table(rows: Sequence[dict[str, Any]], what: str = "profiles") -> str:
+    """Rows of one shape as one TOON table, checked to be a header plus exactly one line per row."""
+    text = toon_format.encode(list(rows))
     if rows and text.count("\n") != len(rows):
         # Guard for the injection defence: a row spanning lines would let a bio forge rows.
-        raise ToonError(f"TOON table for {len(rows)} profiles is not one line per profile")
+        raise ToonError(f"TOON table for {len(rows)} {what} is not one line per row")
     return text
+
+
+def encode_profiles(batch: Sequence[ProfileForLabel]) -> str:
+    """The batch as one TOON table: a header line and one 2-space-indented line per profile."""
+    return encode_table([profile_row(profile) for profile in batch])

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from resources.warehouse.location import WarehouseLocation
 from resources.warehouse.sql import Dialect
 from scout_contract.tables import Table
 
@@ -52,3 +53,18 @@ class Backend(Protocol):
     def session(self) -> AbstractContextManager[Session]:
         """A fresh connection in one transaction: commit on clean exit, roll back on error, close."""
         ...
+
+
+def open_backend(location: WarehouseLocation, duckdb_lock_timeout_seconds: float) -> Backend:
+    """The backend of ``location``; each driver is imported only when its backend is used.
+
+    ``Warehouse`` uses it, and so do programs that must not import Dagster (the dashboard).
+    """
+    if location.kind == "duckdb":
+        from resources.warehouse.duckdb_backend import DuckDBBackend
+
+        assert location.path is not None
+        return DuckDBBackend(location.path, location.display, duckdb_lock_timeout_seconds)
+    from resources.warehouse.postgres_backend import PostgresBackend
+
+    return PostgresBackend(location)

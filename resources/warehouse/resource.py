@@ -21,7 +21,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from resources.warehouse.backend import Backend
+from resources.warehouse.backend import Backend, open_backend
 from resources.warehouse.location import WarehouseLocation, parse_warehouse_url
 from resources.warehouse.schema_sync import sync_schema
 from resources.warehouse.transaction import WarehouseTransaction
@@ -65,15 +65,7 @@ class Warehouse(dg.ConfigurableResource):
     __str__ = __repr__
 
     def _backend(self) -> Backend:
-        location = self.location
-        if location.kind == "duckdb":
-            from resources.warehouse.duckdb_backend import DuckDBBackend
-
-            assert location.path is not None
-            return DuckDBBackend(location.path, location.display, self.duckdb_lock_timeout_seconds)
-        from resources.warehouse.postgres_backend import PostgresBackend
-
-        return PostgresBackend(location)
+        return open_backend(self.location, self.duckdb_lock_timeout_seconds)
 
     @contextmanager
     def transaction(self) -> Iterator[WarehouseTransaction]:

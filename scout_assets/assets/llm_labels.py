@@ -8,6 +8,15 @@ Invalid or partial model output keeps the valid labels; the rest is recorded in
 ``dead_letters``. A model that stays unavailable through the labeler's own retries (the one
 layer that retries a model call) fails the step, not retryable: there is no step retry policy. A re-run labels only what is still pending, so nothing is labeled twice;
 ``relabel: true`` (a backfill with a new model or prompt) replaces the day's labels instead.
+
+The cascade (``labeling.yaml``, docs/labeling.md "The cascade") decides which units a model
+gets: the local labeler (``resolve_local_labeler``: the best fit on people's reviews, else the
+shipped fit, else zero-shot) labels every queued profile and stores its ``p_true`` and whether
+it ``deferred``; the first LLM that can run here gets only the deferred profiles, with up to K
+reviewed examples in its prompt; a later LLM only those on which the one before it said null or
+disagreed with the local label. Every run reports the local labeler's source, the share of the
+day's queued units sent to LLMs, the dollars LLMs spent on the day and the dollars saved
+against sending every queued unit to each LLM that ran.
 """
 
 import uuid
@@ -16,14 +25,17 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
+from resources.archive import RawArchive
 from resources.models.litellm_labeler import TransientModelError
 from resources.models.registry import model_aliases
 from resources.models.resource import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import LABELING_GROUP, LABELS_FRESHNESS, OWNERS, counts_table
 from scout_assets.breakers import provider_breaker
-from scout_assets.labeling.queue import dead_letters_due, pending_units
-from scout_assets.labeling.settings import load_labeling_settings
+from scout_assets.labeling.cascade import cascade_day, choose_examples, review_examples, route_of
+from scout_assets.labeling.labeler_store import resolve_local_labeler
+from scout_assets.labeling.queue import Route, dead_letters_due, pending_units
+from scout_assets.labeling.settings import LabelingSettings, load_labeling_settings
 from scout_assets.partitions import daily_model_partitions, split_model_partition_key
 from scout_contract.audience import Audience, load_audiences
 from scout_contract.labels import LabelBatchResult, ProfileForLabel
@@ -54,13 +66,14 @@ class LabelConfig(dg.Config):
     owners=OWNERS,
     freshness_policy=LABELS_FRESHNESS,
     kinds={"python", "llm"},
-    required_resource_keys={"warehouse", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
+    required_resource_keys={"warehouse", "archive", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
     pool="llm",
     description=__doc__,
 )
 def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.MaterializeResult:
     day, alias = split_model_partition_key(context.partition_key)
     warehouse: Warehouse = context.resources.warehouse
+    archive: RawArchive = context.resources.archive
     model: LabelModel = getattr(context.resources, model_resource_key(alias))
     warehouse.ensure_schema()
     settings = load_labeling_settings()
@@ -72,6 +85,9 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         )
     if not model.available:
         raise dg.Failure(f"model {alias!r} has no API key configured ({model.spec.api_key_env} is not set)")
+    order = settings.cascade.order
+    available = [a for a in order if getattr(context.resources, model_resource_key(a)).available]
+    route = route_of(alias, order, available)
 
     spec = model.spec
     breaker = provider_breaker(context, warehouse, spec.provider)  # scout_assets/breakers.py
@@ -79,13 +95,26 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         return breaker.skipped_result()
     max_batches = config.max_batches or settings.max_batches_per_run
     totals = _Totals()
+    k = settings.cascade.prompt_examples
+    sources: dict[str, tuple[str, bool]] = {}
     for audience_key in settings.audiences:
         audience = audiences[audience_key]
-        pending = pending_units(warehouse, day, alias, audience_key, relabel=config.relabel)
+        pending = pending_units(warehouse, day, route, audience_key, relabel=config.relabel)
         batches = _batches(pending, spec.batch_size)[: max(0, max_batches - totals.batches)]
+        if route.is_local:
+            resolved = resolve_local_labeler(warehouse, archive, audience, settings.cascade.defer_threshold)
+            sources[audience_key] = (resolved.source, resolved.fitted)
+            context.log.info(f"{alias} for {audience_key}: {resolved.source}")
+            labeler, candidates = resolved.labeler, []
+        else:
+            labeler = model.labeler()
+            candidates = review_examples(warehouse, audience_key) if k else []
         for batch in batches:
+            profiles = [profile for _, profile in batch]
+            # Reviewed examples go to LLMs only, never one of the batch's own profiles.
+            examples = () if route.is_local else (choose_examples(candidates, k, [r for r, _ in batch]),)
             try:
-                result = breaker.call(model.labeler().label, [profile for _, profile in batch], audience)
+                result = breaker.call(labeler.label, profiles, audience, *examples)
             except TransientModelError as exc:
                 # The labeler already spent its retries (the one layer that retries a model call).
                 # Labels of the batches done are stored; the rest stays pending for a later run.
@@ -101,12 +130,19 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         totals.pending_left += max(0, pending.height - sum(len(b) for b in batches))
 
     return dg.MaterializeResult(
-        metadata={**totals.metadata(warehouse, day, alias, spec.litellm_model, context), **breaker.metadata()}
+        metadata={
+            **totals.metadata(warehouse, day, alias, spec.litellm_model, context),
+            **_cascade_metadata(warehouse, day, route, settings, sources),
+            **breaker.metadata(),
+        }
     )
 
 
 def _batches(pending: pl.DataFrame, size: int) -> list[list[tuple[dict, ProfileForLabel]]]:
-    """Batches of one platform each, so handles are unique within a batch (they are per platform)."""
+    """Batches of one platform each, so handles are unique within a batch (they are per platform).
+
+    ``pending`` comes best first (HAS, then newest); so do the batches.
+    """
     batches: list[list[tuple[dict, ProfileForLabel]]] = []
     for _, rows in pending.group_by("platform", maintain_order=True):
         items = [
@@ -123,7 +159,8 @@ def _batches(pending: pl.DataFrame, size: int) -> list[list[tuple[dict, ProfileF
             for row in rows.iter_rows(named=True)
         ]
         batches += [items[i : i + size] for i in range(0, len(items), size)]
-    return batches
+    # Best first across platforms too: the batch holding the highest HAS goes first (stable sort).
+    return sorted(batches, key=lambda batch: -max(row["has"] or 0.0 for row, _ in batch))
 
 
 def _store(
@@ -161,6 +198,10 @@ def _store(
                 "latency_ms": result.latency_ms,
                 "run_id": context.run.run_id,
                 "labeled_at": now,
+                # The local labeler's confidence (null from an LLM, or from the zero-shot labeler,
+                # whose labels the cascade then treats as deferred: see labeling/queue.py).
+                "p_true": label.p_true,
+                "deferred": label.defer,
             }
             for label in result.labels
             if label.handle.casefold() in by_handle
@@ -261,3 +302,48 @@ def _agreement(warehouse, day, alias) -> dg.MetadataValue:
         for r in pairs.iter_rows(named=True)
     ]
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _cascade_metadata(
+    warehouse: Warehouse,
+    day,
+    route: Route,
+    settings: LabelingSettings,
+    sources: dict[str, tuple[str, bool]],
+) -> dict[str, dg.MetadataValue]:
+    """The cascade's figures for the day, and which local labeler decided the routing."""
+    figures = cascade_day(warehouse, day, settings.audiences, route.local)
+    if route.is_local:
+        kinds = {"fitted" if fitted else "zero-shot" for _, fitted in sources.values()}
+        source = "; ".join(f"{key}: {text}" for key, (text, _) in sources.items())
+    else:
+        kinds, source = _local_labels_of_day(warehouse, day, route.local)
+    kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none yet")
+    return {
+        "cascade_route": dg.MetadataValue.text(f"{route.model} labels {route.describe()}"),
+        "local_labeler": dg.MetadataValue.text(f"{kind}: {source}" if source else kind),
+        "local_labeler_kind": dg.MetadataValue.text(kind),
+        "queued_units": dg.MetadataValue.int(figures.queued),
+        "deferred_share": dg.MetadataValue.float(round(float(figures.deferred_share), 4)),
+        "units_sent_to_llms": dg.MetadataValue.int(figures.sent_to_llm),
+        "share_sent_to_llms": dg.MetadataValue.float(round(float(figures.llm_share), 4)),
+        "llm_usd_spent_on_day": dg.MetadataValue.float(round(float(figures.spent_usd), 9)),
+        "llm_usd_saved_on_day": dg.MetadataValue.float(round(float(figures.saved_usd), 9)),
+        "llm_usd_saved_estimate": dg.MetadataValue.md(figures.savings_table()),
+    }
+
+
+def _local_labels_of_day(warehouse: Warehouse, day, local: str) -> tuple[set[str], str]:
+    """Which local labeler versions labeled the day's queue (an LLM run's routing came from them)."""
+    versions = warehouse.read(
+        "select l.prompt_version, count(*) as labels from llm_labels l "
+        "join profiles_to_score q on q.platform = l.platform and q.platform_id = l.platform_id "
+        "where l.model = $1 and q.partition_date = $2 group by l.prompt_version order by l.prompt_version",
+        [local, day],
+    )
+    kinds = {"fitted" if str(v).startswith("fitted-") else "zero-shot" for v in versions["prompt_version"]}
+    text = ", ".join(
+        f"{v} ({'fitted' if str(v).startswith('fitted-') else 'zero-shot'}) × {n}"
+        for v, n in versions.iter_rows()
+    )
+    return kinds, (f"the day's queue was routed by {local} labels of {text}" if text else "")

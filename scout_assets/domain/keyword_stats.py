@@ -9,9 +9,14 @@ reads, so the rules are unit-tested without a warehouse.
 Definitions (docs/keywords.md):
 - new_profiles: profiles the keyword returned that day that had never been seen on an
   earlier day (a new profile found by two keywords counts for both);
-- labels: every label of any model for the active audiences on the keyword's profiles of the
-  day, whenever it was produced (labels arrive after searches);
-- cost: API calls x the platform's price per call, plus the label cost of those profiles.
+- labels: one verdict per profile of the day and active audience, whenever it was given (labels
+  arrive after searches): the person's label when the profile was reviewed, else the models'
+  weighted consensus (``scout_assets/domain/consensus.py``). A true or false verdict counts
+  as ``labels_true`` / ``labels_false`` only when it is *backed*: a review, a validated model or
+  at least two models cast it. Every other verdict (null, or resting on one unvalidated model)
+  counts as ``labels_null``, so one unvalidated model can never make a keyword invalid;
+- cost: API calls x the platform's price per call, plus the cost of every label of those
+  profiles.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ def daily_stats(
     sightings: pl.DataFrame,  # platform, platform_id, keyword (profile_sightings of the day)
     first_seen: pl.DataFrame,  # platform, platform_id, first_day (earliest snapshot day)
     scores: pl.DataFrame,  # platform, platform_id, has, is_queued (has_scores of the day)
-    labels: pl.DataFrame,  # platform, platform_id, label, cost_usd
+    labels: pl.DataFrame,  # platform, platform_id, cost_usd             (every label: the cost)
+    verdicts: pl.DataFrame,  # platform, platform_id, label, verdict_backed (consensus.account_verdicts)
     day,
     rules: KeywordRules,
 ) -> pl.DataFrame:
@@ -42,11 +48,17 @@ def daily_stats(
         pl.len().cast(pl.Int64).alias("api_calls"),
         pl.col("error").is_not_null().sum().cast(pl.Int64).alias("api_errors"),
     )
-    label_per_profile = labels.group_by(["platform", "platform_id"]).agg(
-        (pl.col("label") == True).sum().alias("labels_true"),  # noqa: E712 - polars comparison, nulls stay out
-        (pl.col("label") == False).sum().alias("labels_false"),  # noqa: E712
-        pl.col("label").is_null().sum().alias("labels_null"),
-        pl.col("cost_usd").sum().alias("label_cost_usd"),
+    backed = pl.col("verdict_backed").fill_null(False)
+    verdict_per_profile = verdicts.group_by(["platform", "platform_id"]).agg(
+        (backed & (pl.col("label") == True)).sum().alias("labels_true"),  # noqa: E712 - polars comparison, nulls stay out
+        (backed & (pl.col("label") == False)).sum().alias("labels_false"),  # noqa: E712
+        (~backed | pl.col("label").is_null()).sum().alias("labels_null"),
+    )
+    cost_per_profile = labels.group_by(["platform", "platform_id"]).agg(
+        pl.col("cost_usd").sum().alias("label_cost_usd")
+    )
+    label_per_profile = verdict_per_profile.join(
+        cost_per_profile, on=["platform", "platform_id"], how="full", coalesce=True
     )
     profile_stats = (
         sightings.select([*KEY, "platform_id"])
@@ -153,7 +165,7 @@ def feedback(history: pl.DataFrame, rules: KeywordRules) -> pl.DataFrame:
             .when(pl.col("label_invalid"))
             .then(
                 pl.format(
-                    "invalid: {} true of {} true/false labels in the window",
+                    "invalid: {} true of {} true/false verdicts in the window (reviews and backed consensus)",
                     pl.col("w_true"),
                     pl.col("w_true") + pl.col("w_false"),
                 )
