@@ -14,6 +14,8 @@ arguments, so a test or an embedding application binds them explicitly.
 - ``SCOUT_REQUIRE_LIVE_APIS=1`` → a platform without a key or URL fails instead of using the sandbox.
 - ``SCOUT_ARCHIVE_BUCKET`` unset → raw pages archived under ``SCOUT_DATA_DIR``; set → that S3 bucket.
 - a model's key variable (named in config/models.yaml) unset → that model cannot run.
+- ``SCOUT_ALERT_WEBHOOK_URL`` unset → alerts are off; set → the alert sensors post there (``notifier``).
+- ``SCOUT_BUDGET_<NAME>_<FIELD>`` set → overrides that field of config/budgets.yaml (``budgets``).
 Secrets are bound with ``EnvVar``, so their values never appear in the UI, run config or metadata.
 """
 
@@ -28,16 +30,24 @@ from resources.archive import LocalArchive, RawArchive, S3Archive
 from resources.models.registry import ModelSpec, load_models_file
 from resources.models.resource import LabelModel, model_resource_key
 from resources.models.roster import ModelRoster
+from resources.notifier import Notifier
 from resources.platforms.bluesky import BlueskySearch
 from resources.platforms.platform_resource import provide_sandbox
 from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from scout_assets.config_files import ConfigFiles
 from scout_assets.dbt_project import build_dbt_resource
+from scout_assets.spend.budgets import Budgets, BudgetsResource, load_budgets
 from scout_contract.settings import OFFLINE_SWITCHES, ScoutSettings
 
 # Variables whose values are secrets besides the model keys: error texts are scrubbed of them.
-SECRET_VARIABLES = ("TWITTERX_APIKEY", "SCOUT_WAREHOUSE_URL", "DAGSTER_PG_PASSWORD", "AWS_SECRET_ACCESS_KEY")
+SECRET_VARIABLES = (
+    "TWITTERX_APIKEY",
+    "SCOUT_WAREHOUSE_URL",
+    "DAGSTER_PG_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "SCOUT_ALERT_WEBHOOK_URL",
+)
 
 
 def apply_offline_switches() -> None:
@@ -79,10 +89,22 @@ def build_resources(settings: ScoutSettings | None = None) -> dict[str, dg.Confi
         ),
         "archive": build_archive(settings),
         "config_files": ConfigFiles.from_settings(settings),
+        "notifier": Notifier(webhook_url=_env(ScoutSettings.ENV_NAMES["alert_webhook_url"])),  # unset: off
+        "budgets": BudgetsResource.from_settings(settings),  # SCOUT_BUDGET_* overrides of budgets.yaml
         "dbt": build_dbt_resource(settings.marts_schema),
         "model_roster": build_model_roster(),
         **model_resources(),
     }
+
+
+def current_budgets(settings: ScoutSettings | None = None) -> Budgets:
+    """The budgets in effect: ``budgets.yaml`` with the environment's ``SCOUT_BUDGET_*`` overrides.
+
+    For programs outside a Dagster run (``scout plan``); assets and sensors use the ``budgets``
+    resource, which holds the same overrides.
+    """
+    settings = settings or current_settings()
+    return load_budgets(settings.budget_overrides)
 
 
 def build_warehouse(settings: ScoutSettings | None = None) -> Warehouse:

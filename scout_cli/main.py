@@ -1,9 +1,12 @@
 """``scout``: the command line for people who do not want to open the UI first.
 
 ``scout run`` materializes the whole graph once for today (what the README's run command
-does): the main job on every platform, the labeling job for each model the draw selects, the
+does): the main job on every platform, the labeling job for each model the cycle's draw selects
+(one batch per paid model, docs/labeling.md "The cycle draw"), the
 day's keyword statistics, the dbt marts and docs site; then it prints what was found. ``scout label`` labels a file of
-profiles with any registered model, outside the asset graph and the warehouse.
+profiles with any registered model, outside the asset graph and the warehouse. ``scout plan`` (and
+``scout run --dry-run``) prints what a run would call, find, label and spend, and whether it fits the
+budgets, without calling anything; ``scout run`` records that plan and prints it next to the actuals.
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ import shutil
 import sys
 import uuid
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scout_cli.label import add_label_parser
 from scout_cli.labeler import add_labeler_parser
+from scout_cli.plan import (
+    add_plan_parser,
+    add_search_arguments,
+    dry_run_main,
+    plan_after_run,
+    plan_before_run,
+)
 from scout_cli.review import add_review_parser
 from scout_cli.stopping import SIGNALS, stoppable
 from scout_contract.paths import PROJECT_ROOT
@@ -37,6 +48,8 @@ def ensure_dagster_home() -> Path:
 
 
 def run_main(args: argparse.Namespace) -> int:
+    if args.dry_run:  # the plan only: no Dagster, no platform, no model (scout_cli/plan.py)
+        return dry_run_main(args)
     ensure_dagster_home()
     import dagster as dg
 
@@ -44,16 +57,18 @@ def run_main(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
-    from scout_assets.labeling.draw import draw_labeling_models
+    from scout_assets.labeling.draw import Cycle, draw_labeling_models
     from scout_assets.partitions import PLATFORMS, model_partition_key, partition_key, today_utc
     from scout_assets.resources_binding import build_model_roster
     from scout_cli.failures import record_failed_run
     from scout_cli.summary import print_summary
     from scout_location.definitions import build_definitions
     from sensors.failure_kinds import FailureKind, classify_run
+    from sensors.settings import LABEL_CYCLE_S
 
     defs = build_definitions()  # bound to the environment as it is now, not when a module was imported
     day = today_utc()
+    plan = plan_before_run(args)  # printed and recorded in run_plans before anything is called
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # step logs are for the UI
     search = {
         "ops": {
@@ -95,16 +110,26 @@ def run_main(args: argparse.Namespace) -> int:
 
         for platform in args.platforms or PLATFORMS:
             launch("scout_main", partition_key(day, platform), search)
-        draw = draw_labeling_models(build_model_roster(), seed=args.seed)
-        print(f"model draw (seed {draw.seed}): {draw.describe()}", flush=True)
+        # One operator cycle: the current cycle's draw (the one the label sensor sees too, unless
+        # --seed replays another); a drawn paid model labels one batch, the local labeler is free
+        # and labels up to max_batches_per_run batches (docs/labeling.md "The cycle draw").
+        cycle = Cycle.at(datetime.now(UTC), LABEL_CYCLE_S)
+        draw = draw_labeling_models(build_model_roster(), cycle, seed=args.seed)
+        print(f"model draw (cycle {cycle.label}, seed {draw.seed}): {draw.describe()}", flush=True)
         for alias in draw.selected:
-            launch("scout_label", model_partition_key(day, alias), tags=draw.tags(alias))
+            launch(
+                "scout_label",
+                model_partition_key(day, alias),
+                run_config=draw.run_config(alias),
+                tags=draw.tags(alias),
+            )
+        plan_after_run(plan)  # the paid work is done: close the plan's window for its actuals
         launch("scout_keyword_stats", day.isoformat())
         launch("scout_dbt_models", None)
         launch("scout_dbt_marts", day.isoformat())
         launch("scout_dbt_docs", None)
     if not halted:  # after an infrastructure failure the summary's queries would fail the same way
-        print_summary(day)
+        print_summary(day, plan_id=plan.plan_id if plan else None)
     if failed:
         print(f"FAILED: {'; '.join(failed)} (see the run logs in the Dagster UI)", file=sys.stderr)
         return 1
@@ -117,11 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scout", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialize the main job once for today on every platform")
-    run.add_argument("--platforms", nargs="*", help="platforms to run (default: all)")
-    run.add_argument("--keywords", type=int, default=10, help="keywords searched per platform (default 10)")
-    run.add_argument("--pages", type=int, default=1, help="pages fetched per keyword (default 1)")
-    run.add_argument("--seed", type=int, help="seed of the model draw (default: the current time; printed)")
+    add_search_arguments(run)  # the same as `scout plan`'s
+    run.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the model draw (default: the current 15-minute cycle's start; printed)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the run's plan (calls, yield, labels, dollars, budgets) and stop: no call is made",
+    )
     run.set_defaults(handler=stoppable(run_main))  # SIGTERM/SIGINT end it within seconds
+    add_plan_parser(sub)
     add_label_parser(sub)
     add_review_parser(sub)
     add_labeler_parser(sub)

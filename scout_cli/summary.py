@@ -45,7 +45,8 @@ limit 6
 """
 
 
-def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
+def print_summary(day: date, warehouse: Warehouse | None = None, plan_id: str | None = None) -> None:
+    """What the day holds; with ``plan_id`` (a ``scout run``'s recorded plan) also estimate vs actual."""
     warehouse = warehouse or open_warehouse()
     per_platform = warehouse.read(PER_PLATFORM_SQL, [day])
     print()
@@ -85,6 +86,10 @@ def print_summary(day: date, warehouse: Warehouse | None = None) -> None:
                 f"  {row['platform']:<8} {row['keyword']:<32} {row['new_profiles']:>4} new  {share:>5.0%} above  "
                 f"{row['labels_true']:>3} true"
             )
+    if plan_id is not None:
+        from scout_cli.plan import print_plan_comparison
+
+        print_plan_comparison(warehouse, plan_id)
     print(
         "\nMarts for dashboards: bash infra/scripts/dashboard.sh → http://127.0.0.1:8501; "
         "dbt docs: bash infra/scripts/dbt_docs.sh → http://127.0.0.1:8080"

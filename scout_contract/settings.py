@@ -56,7 +56,12 @@ class ScoutSettings(BaseModel):
         "label_max_wait_minutes": "SCOUT_LABEL_MAX_WAIT_MINUTES",
         "relabel_days": "SCOUT_RELABEL_DAYS",
         "reviewer": "SCOUT_REVIEWER",
+        "alert_webhook_url": "SCOUT_ALERT_WEBHOOK_URL",
     }
+    # Budget overrides are a family, not one name: every variable starting with this prefix
+    # (SCOUT_BUDGET_<PLATFORM|MODEL>_<FIELD>, e.g. SCOUT_BUDGET_TWITTER_CALLS_PER_DAY=500) overrides
+    # one field of scout_assets/config/budgets.yaml; scout_assets/spend/budgets.py checks them.
+    BUDGET_PREFIX: ClassVar[str] = "SCOUT_BUDGET_"
     # Read when the first name is unset (the AWS SDKs accept either; a reviewer is the login name).
     FALLBACK_NAMES: ClassVar[dict[str, str]] = {"aws_region": "AWS_DEFAULT_REGION", "reviewer": "USER"}
 
@@ -94,6 +99,16 @@ class ScoutSettings(BaseModel):
         default=None, description="Who a review is from (dashboard, scout review import); unset: $USER."
     )
 
+    # alerts (docs/operations.md, "Alerts"): the URL usually holds the webhook's token, so a secret
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Webhook the alert sensors post to (JSON); unset: alerts are off."
+    )
+    # budgets (docs/operations.md, "Budgets and the cost ledger")
+    budget_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="SCOUT_BUDGET_* variable -> value: overrides of budgets.yaml (checked when loaded).",
+    )
+
     @field_validator("marts_schema")
     @classmethod
     def _plain_schema(cls, value: str) -> str:
@@ -120,6 +135,15 @@ class ScoutSettings(BaseModel):
             raise ValueError("is not an http(s) URL: expected e.g. https://host[:port][/path]")
         return value.rstrip("/")
 
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _secret_http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme, _, rest = value.get_secret_value().partition("://")
+            if scheme.lower() not in ("http", "https") or not rest.split("/", 1)[0]:
+                raise ValueError("is not an http(s) URL: expected e.g. https://host[:port]/path")
+        return value
+
     @field_validator("require_live_apis", mode="before")
     @classmethod
     def _switch(cls, value: Any) -> Any:
@@ -142,13 +166,22 @@ class ScoutSettings(BaseModel):
                 raw = (environ.get(cls.FALLBACK_NAMES[field]) or "").strip()
             if raw:
                 values[field] = raw
+        budgets = {
+            name: value.strip()
+            for name, value in environ.items()
+            if name.startswith(cls.BUDGET_PREFIX) and value.strip()
+        }
         try:
-            return cls(**values)
+            return cls(**values, budget_overrides=budgets)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "?"
             name = cls.ENV_NAMES.get(field, field)
-            shown = "<secret>" if field in ("warehouse_url", "twitter_api_key") else repr(values.get(field))
+            shown = (
+                "<secret>"
+                if field in ("warehouse_url", "twitter_api_key", "alert_webhook_url")
+                else repr(values.get(field))
+            )
             default = cls.model_fields[field].default if field in cls.model_fields else None
             hint = f" (default {default!r})" if default not in (None, "") else ""
             raise SettingsError(

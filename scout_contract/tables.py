@@ -139,6 +139,9 @@ API_CALLS = Table(
         ("partition_date", "date"),
         # rate_limited | transient | permanent | invalid_payload (ErrorKind); null on success.
         ("error_kind", "text"),
+        # USD the attempt cost: the platform's price_per_request_usd (config/budgets.yaml) at call
+        # time; every attempt sent is priced (null only in rows stored before prices were recorded).
+        ("cost_usd", "float"),
     ),
     key=("call_id",),
     indexes=(("partition_date", "platform"),),
@@ -576,3 +579,159 @@ LABELER_FITS = Table(
 )
 
 TABLES.update({t.name: t for t in (REVIEWS, LABELER_FITS)})
+
+
+# --- spend: the model-call ledger, budget stops and the caps in effect (scout_assets/spend) ----
+
+MODEL_CALLS = Table(
+    name="model_calls",
+    description=(
+        "One attempt to call an LLM for one batch (retries included), whatever its outcome, with its tokens "
+        "and cost: the cost ledger of labeling. Append-only, written by llm_labels."
+    ),
+    # batch_id groups the attempts of one batch (its profiles: model_call_profiles; one platform
+    # per batch). outcome: labeled (every profile got a valid label),
+    # partial (some did), invalid (an answer with no valid label, e.g. malformed JSON), failed (no
+    # answer: a provider error, a timeout, a rate limit). error_kind: rate_limited | transient |
+    # timeout | provider_error | invalid_output; null when labeled. cost_basis: usage (the provider
+    # reported the tokens) or estimate (no usage: the prompt's tokens counted locally with litellm's
+    # tokenizer, priced from the model's prices; an upper bound for a request the provider refused).
+    columns=(
+        ("call_id", "text"),
+        ("batch_id", "text"),
+        ("run_id", "text"),
+        ("model", "text"),
+        ("model_id", "text"),
+        ("provider", "text"),
+        ("audience", "text"),
+        ("platform", "text"),
+        ("partition_date", "date"),
+        ("attempt", "int"),
+        ("profiles", "int"),
+        ("labels", "int"),
+        ("failures", "int"),
+        ("input_tokens", "int"),
+        ("output_tokens", "int"),
+        ("cost_usd", "float"),
+        ("cost_basis", "text"),
+        ("outcome", "text"),
+        ("error_kind", "text"),
+        ("error", "text"),
+        ("latency_ms", "float"),
+        ("called_at", "timestamp"),
+    ),
+    key=("call_id",),
+    indexes=(("model", "called_at"), ("partition_date", "model")),
+)
+
+BUDGET_STOPS = Table(
+    name="budget_stops",
+    description=(
+        "One run that stopped at a budget cap: which cap (platform or model, field, period), the figures "
+        "(used, cap, what the next request or batch would have added) and what was left undone. Append-only; "
+        "the next raw_searches run starts with the keywords left here."
+    ),
+    # unit: calls | usd | requests. left_keywords: a JSON array of the keywords not searched (or
+    # not paged to the end) by a platform run; left_count: pages (platform) or units (model) left.
+    columns=(
+        ("stop_id", "text"),
+        ("run_id", "text"),
+        ("scope", "text"),
+        ("name", "text"),
+        ("partition_date", "date"),
+        ("cap_field", "text"),
+        ("period", "text"),
+        ("unit", "text"),
+        ("cap", "float"),
+        ("used", "float"),
+        ("next_cost", "float"),
+        ("left_keywords", "text"),
+        ("left_count", "int"),
+        ("not_done", "text"),
+        ("stopped_at", "timestamp"),
+    ),
+    key=("stop_id",),
+    indexes=(("scope", "name", "stopped_at"),),
+)
+
+BUDGET_CAPS = Table(
+    name="budget_caps",
+    description=(
+        "The caps in effect on one day (config/budgets.yaml with its SCOUT_BUDGET_* overrides), as the "
+        "last run of that day read them: what mart_spend_vs_budget compares spend with. One row per "
+        "capped field; a null cap is not listed."
+    ),
+    columns=(
+        ("day", "date"),
+        ("scope", "text"),
+        ("name", "text"),
+        ("cap_field", "text"),
+        ("period", "text"),
+        ("unit", "text"),
+        ("cap", "float"),
+        ("source", "text"),
+        ("recorded_at", "timestamp"),
+    ),
+    key=("day", "scope", "name", "cap_field"),
+)
+
+MODEL_CALL_PROFILES = Table(
+    name="model_call_profiles",
+    description=(
+        "One profile sent in one LLM batch: the batch's call attempts (model_calls, same batch_id) are "
+        "shared by its profiles, labeled or not, so every dollar reaches the profiles, keywords and days "
+        "it was spent on. Append-only, written by llm_labels with the batch."
+    ),
+    columns=(
+        ("batch_id", "text"),
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("model", "text"),
+        ("audience", "text"),
+        ("partition_date", "date"),
+    ),
+    key=("batch_id", "platform", "platform_id"),
+    indexes=(("platform", "platform_id"),),
+)
+
+TABLES.update({t.name: t for t in (MODEL_CALLS, MODEL_CALL_PROFILES, BUDGET_STOPS, BUDGET_CAPS)})
+
+
+# --- plans before runs (scout_assets/spend/plan.py, docs/operations.md "Plans") ----------------
+
+RUN_PLANS = Table(
+    name="run_plans",
+    description=(
+        "What `scout run` expected before it ran, one row per platform and per model: calls, new profiles, "
+        "true labels, labels and dollars, with the basis of the estimate and whether it fit the budgets. "
+        "Written before the run (finished_at null) and rewritten once when its paid work ended, which "
+        "closes the window [planned_at, finished_at] mart_plan_accuracy reads the actuals over."
+    ),
+    # subject_kind: platform | model; subject: the platform or the model alias. Platform rows carry
+    # keywords, pages, calls, new profiles and true labels; model rows labels (expected_calls: LLM
+    # calls). max_usd: the most the run may spend on the subject (a drawn model's full cycle).
+    columns=(
+        ("plan_id", "text"),
+        ("subject_kind", "text"),
+        ("subject", "text"),
+        ("planned_at", "timestamp"),
+        ("finished_at", "timestamp"),
+        ("command", "text"),
+        ("keywords", "int"),
+        ("pages", "int"),
+        ("expected_calls", "float"),
+        ("expected_new_profiles", "float"),
+        ("expected_true_labels", "float"),
+        ("expected_labels", "float"),
+        ("expected_usd", "float"),
+        ("max_usd", "float"),
+        ("basis", "text"),
+        ("fits_budgets", "bool"),
+        ("budget_notes", "text"),
+    ),
+    key=("plan_id", "subject_kind", "subject"),
+    partition_columns=("plan_id",),
+    indexes=(("planned_at",),),
+)
+
+TABLES.update({RUN_PLANS.name: RUN_PLANS})

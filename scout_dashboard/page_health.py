@@ -1,5 +1,5 @@
 """Pipeline health over time: API calls, errors, latency, retries, labeling failures, cost, quarantine;
-and the circuit breakers as they stand now."""
+the circuit breakers as they stand now; and spend against the budgets, with the cost per outcome."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ def render(target: MartsTarget) -> None:
     st.dataframe(daily, hide_index=True, column_config=ui.DAY_COLUMNS)
     _quarantine(target, window)
     _breakers(target)
+    _spend(target, window)
 
 
 def _quarantine(target: MartsTarget, window: queries.Window) -> None:
@@ -137,3 +138,60 @@ def _breakers(target: MartsTarget) -> None:
             "updated_at": st.column_config.DatetimeColumn("last call (UTC)", format="YYYY-MM-DD HH:mm"),
         },
     )
+
+
+def _spend(target: MartsTarget, window: queries.Window) -> None:
+    """Spend against each budget, what a lead costs with everything counted, and the runs a cap stopped.
+
+    Last on the page, for the same reason as the panels above it: a dbt build older than
+    ``mart_spend_vs_budget`` hides only this part.
+    """
+    st.subheader("Spend against budget")
+    outcome = ui.read(target, queries.cost_per_outcome(target.schema, window)).row(0, named=True)
+
+    def per(count: int) -> float | None:
+        return outcome["cost_usd"] / count if count else None
+
+    cells = st.columns(4)
+    everything = (
+        f"API {formatting.usd(outcome['api_cost_usd'])} + every LLM call attempt "
+        f"{formatting.usd(outcome['llm_cost_usd'])} (failed and malformed calls included)"
+    )
+    cells[0].metric("Spent", formatting.usd(outcome["cost_usd"]), help=everything)
+    cells[1].metric("Cost per new profile", formatting.usd(per(outcome["new_profiles"])))
+    cells[2].metric("Cost per true label", formatting.usd(per(outcome["new_true"])))
+    cells[3].metric(
+        "Cost per confirmed true label",
+        formatting.usd(per(outcome["new_confirmed_true"])),
+        help="Per new account a reviewer confirmed as a match.",
+    )
+    spend = ui.read(target, queries.spend_vs_budget(target.schema, window))
+    if spend.is_empty():
+        st.caption("No spend recorded in these days.")
+        return
+    latest = spend.filter(pl.col("day") == spend["day"].max())
+    over = latest.filter(pl.col("status").is_in(["warning", "reached"]))
+    if over.height:
+        names = ", ".join(
+            f"{r['name']} {r['budget']} {formatting.percent(r['share'])}" for r in over.iter_rows(named=True)
+        )
+        st.warning(f"Budgets at 80% or more on {latest['day'][0]}: {names}", icon=":material/savings:")
+    else:
+        st.caption(f"On {latest['day'][0]} every capped budget is under 80%.")
+    st.dataframe(
+        spend.with_columns(pl.col("share").map_elements(formatting.percent, return_dtype=pl.String)),
+        hide_index=True,
+        column_config=ui.DAY_COLUMNS,
+    )
+    stops = ui.read(target, queries.budget_stops(target.schema, window))
+    if stops.height:
+        st.caption(
+            f"{stops.height} run(s) stopped at a cap; what each left undone is resumed by the next run."
+        )
+        st.dataframe(
+            stops,
+            hide_index=True,
+            column_config={
+                "stopped_at": st.column_config.DatetimeColumn("stopped (UTC)", format="YYYY-MM-DD HH:mm")
+            },
+        )

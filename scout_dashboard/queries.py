@@ -358,6 +358,53 @@ def circuit_breakers(schema: str) -> Query:
     return Query(sql)
 
 
+# --- spend against budget (docs/operations.md, "Budgets and the cost ledger") --------------------
+
+
+def _spend_where(bind: _Binder, window: Window, day_column: str) -> str:
+    """The window's days; platform rows of the chosen platforms, and every model row."""
+    return (
+        f"{day_column} >= {bind(window.start)} and {day_column} < {bind(window.end)} "
+        f"and (scope = 'model' or {bind.in_list('name', window.platforms)})"
+    )
+
+
+def spend_vs_budget(schema: str, window: Window) -> Query:
+    """Each day's spend against each budget in the window, latest day first, fullest budget first."""
+    bind = _Binder()
+    sql = (
+        "select day, scope, name, budget, period, unit, used, cap, share, status, stops, cap_source "
+        f"from {_schema(schema)}.mart_spend_vs_budget where {_spend_where(bind, window, 'day')} "
+        "order by day desc, share desc nulls last, scope, name, budget"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def cost_per_outcome(schema: str, window: Window) -> Query:
+    """Everything the window cost (every priced request, every LLM call attempt) and what it found."""
+    bind = _Binder()
+    sql = (
+        "select coalesce(sum(api_cost_usd), 0) as api_cost_usd, coalesce(sum(llm_cost_usd), 0) as llm_cost_usd, "
+        "coalesce(sum(cost_usd), 0) as cost_usd, "
+        "cast(coalesce(sum(new_profiles), 0) as bigint) as new_profiles, "
+        "cast(coalesce(sum(new_true), 0) as bigint) as new_true, "
+        "cast(coalesce(sum(new_confirmed_true), 0) as bigint) as new_confirmed_true "
+        f"from {_schema(schema)}.mart_discovery_funnel where {window.where(bind)}"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def budget_stops(schema: str, window: Window) -> Query:
+    """Runs that stopped at a cap in the window, newest first (read from the ``stg_budget_stops`` view)."""
+    bind = _Binder()
+    sql = (
+        "select stopped_at, scope, name, cap_field, period, unit, used, cap, next_cost, left_count, not_done "
+        f"from {_schema(schema)}.stg_budget_stops where {_spend_where(bind, window, 'stopped_on')} "
+        "order by stopped_at desc"
+    )
+    return Query(sql, tuple(bind.values))
+
+
 # --- models ----------------------------------------------------------------------------------------
 
 
@@ -366,7 +413,8 @@ def model_summary(schema: str, audience: str) -> Query:
     bind = _Binder()
     sql = (
         "select model, labels, labels_true, labels_false, labels_uncertain, true_share, cost_usd, "
-        "cost_per_label, cost_per_true_label, agreement_with_reference, shared_with_reference, "
+        "cost_per_label, cost_per_true_label, cost_per_confirmed_true_label, call_attempts, "
+        "wasted_call_attempts, wasted_cost_usd, agreement_with_reference, shared_with_reference, "
         "label_failures, dead_letters "
         f"from {_schema(schema)}.mart_model_comparison where audience = {bind(audience)} "
         "and model = compared_with order by labels desc, model"

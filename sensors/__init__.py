@@ -5,12 +5,20 @@
 - ``config_change_sensor`` + ``relabel_after_refresh_sensor``: keyword and audience edits.
 - ``run_failure_sensor`` + ``run_retry_sensor``: failures recorded, retried or dead-lettered.
 - ``labeler_refit_sensor``: refits an audience's local labeler when enough new reviews arrived.
+- ``alert_*_sensor`` (``alerts.py``): failed runs, opened breakers, budgets at 80 %/100 % and
+  freshness failures, posted to ``SCOUT_ALERT_WEBHOOK_URL`` (off while it is unset).
 
 Everything starts RUNNING by default, so ``dagster dev`` runs it; each can be stopped in the
 UI (or with ``dagster schedule stop`` / ``dagster sensor stop``). The code location adds the
 two lists below to its ``Definitions``.
 """
 
+from sensors.alerts import (
+    alert_breaker_sensor,
+    alert_budget_sensor,
+    alert_freshness_sensor,
+    alert_run_failure_sensor,
+)
 from sensors.config_changes import config_change_sensor
 from sensors.label_queue import label_queue_sensor
 from sensors.labeler_refit import labeler_refit_sensor
@@ -27,11 +35,19 @@ SENSORS = [
     run_failure_sensor,
     run_retry_sensor,
     labeler_refit_sensor,
+    alert_run_failure_sensor,
+    alert_breaker_sensor,
+    alert_budget_sensor,
+    alert_freshness_sensor,
 ]
 
 __all__ = [
     "SCHEDULES",
     "SENSORS",
+    "alert_breaker_sensor",
+    "alert_budget_sensor",
+    "alert_freshness_sensor",
+    "alert_run_failure_sensor",
     "config_change_sensor",
     "keyword_stats_schedule",
     "label_queue_sensor",

@@ -1,10 +1,20 @@
 """``label_queue_sensor``: launch a (day, model) labeling run when its queue is worth a call.
 
-Every tick (one a minute) draws the cycle's models like the predecessor's orchestrator (each
-model runs iff u < its probability; the seed is the tick's timestamp and goes into the run's
-tags, so any labeling run can be traced to its draw), then looks at the queue of each drawn
-model on **every** day that has units pending for it (one aggregate query per model and
-audience: older days are never stranded). Which units a model has pending follows the cascade
+**One draw per cycle.** Time is cut into 15-minute cycles (``LABEL_CYCLE_S``); every tick (one a
+minute) of one cycle sees the same draw, seeded with the cycle's start, like the predecessor's
+orchestrator (each model runs iff u < its probability; the seed, the cycle and each u go into
+the run's tags, so any labeling run can be traced to its draw). A drawn model that costs money
+gets at most ONE run per cycle, and that run labels at most one batch (its ``batch_size``,
+``LabelConfig.max_batches = 1``): its labels per cycle are bounded by its batch and average
+``probability * batch_size``. The run key is ``cycle:<cycle>|<model>`` and the tick also asks
+the instance for runs tagged with the cycle, so neither a lost cursor nor a restart can launch
+a second run of a model in one cycle. The local labeler is free: drawn like the others
+(probability 1.0) but not held to one run or one batch per cycle (docs/labeling.md "The cycle
+draw").
+
+For each drawn model that may still run this cycle, the sensor looks at its queue on **every**
+day that has units pending for it (one aggregate query per model and audience: older days are
+never stranded). Which units a model has pending follows the cascade
 (``scout_assets/labeling/queue.py``): an LLM only sees the profiles the local labeler deferred.
 
 A partition can be launched when one audience has a full batch pending (the model's
@@ -17,10 +27,11 @@ model at a time anyway, ``dagster/partition/model``): the next pick is made when
 ended, against the queue as it is then.
 
 Restarts neither repeat nor skip work. The cursor remembers, per partition, the fingerprint
-of the queue state it last launched for (``queue_state.py``); the run key is derived from the
-same fingerprint, so even a lost cursor cannot make the daemon launch one queue state twice,
-while any change of the queue (new units, labels, failures, re-queues) is a new state that can
-launch again. A partition whose state was already launched gives way to the next best one.
+of the queue state it last launched for (``queue_state.py``), and the runs of the current
+cycle. The local labeler's run key is derived from the fingerprint, so even a lost cursor
+cannot make the daemon launch one queue state twice, while any change of the queue (new units,
+labels, failures, re-queues) is a new state that can launch again. A partition whose state was
+already launched gives way to the next best one.
 """
 
 from __future__ import annotations
@@ -34,12 +45,12 @@ from resources.models.roster import ModelRoster
 from resources.warehouse import Warehouse, WarehouseError
 from scout_assets.jobs import label_job
 from scout_assets.labeling.cascade import route_of
-from scout_assets.labeling.draw import CycleDraw, draw_labeling_models
+from scout_assets.labeling.draw import CYCLE_TAG, Cycle, CycleDraw, draw_labeling_models
 from scout_assets.labeling.settings import LabelingSettings, LabelingSettingsError, load_labeling_settings
 from sensors.cursors import dump_cursor, load_cursor, naive_utc, tick_result, utc_now
 from sensors.queue_state import PartitionQueue, queue_states
 from sensors.run_queries import UNFINISHED
-from sensors.settings import LABEL_QUEUE_INTERVAL_S, label_max_wait
+from sensors.settings import LABEL_CYCLE_S, LABEL_QUEUE_INTERVAL_S, label_max_wait
 from sensors.targets import LABEL_JOB, PARTITION_TAG, REASON_TAG, TRIGGER_TAG
 
 SENSOR_NAME = "label_queue_sensor"
@@ -104,6 +115,11 @@ def label_queue_tick(
     """One evaluation of the sensor at time ``now`` (aware UTC) for this cycle's ``draw``."""
     cursor = load_cursor(context.cursor, SENSOR_NAME, context.log) or {}
     launched: dict[str, str] = dict(cursor.get("launched", {}))
+    cycle = draw.cycle or Cycle.at(now, LABEL_CYCLE_S)
+    # alias -> run key (cursor) or run id (instance) of the bounded models' run in this cycle
+    cycle_runs: dict[str, str] = (
+        dict(cursor.get("cycle_runs", {})) if cursor.get("cycle") == cycle.label else {}
+    )
     if settings is None:
         try:
             settings = load_labeling_settings()
@@ -112,10 +128,14 @@ def label_queue_tick(
     max_wait = label_max_wait()
     order = settings.cascade.order
 
+    if any(draw.bounded(alias) for alias in draw.selected):
+        cycle_runs = {**_runs_of_cycle(context.instance, cycle), **cycle_runs}
+    done = [alias for alias in draw.selected if draw.bounded(alias) and alias in cycle_runs]
     try:
         queues = {
             alias: queue_states(warehouse, route_of(alias, order, draw.available), settings.audiences)
             for alias in draw.selected
+            if alias not in done
         }
     except WarehouseError as exc:
         if "does not exist" in str(exc):  # a new deployment: no run has created the tables yet
@@ -126,7 +146,11 @@ def label_queue_tick(
 
     running = _unfinished_runs_by_model(context.instance) if any(queues.values()) else {}
     requests: list[dg.RunRequest] = []
-    notes: list[str] = []
+    notes: list[str] = [
+        f"{alias} already had its run of cycle {cycle.label} ({cycle_runs[alias]}); "
+        f"its next draw is at {cycle.end:%H:%M} UTC"
+        for alias in done
+    ]
     for alias, model_queues in queues.items():
         verdicts = [
             judge(q, draw.batch_size(alias), max_wait, now, launched.get(q.partition_key), running.get(alias))
@@ -136,12 +160,19 @@ def label_queue_tick(
         if chosen is not None:
             queue = chosen.queue
             launched[queue.partition_key] = queue.fingerprint
+            if draw.bounded(alias):  # one run per cycle, whatever the queue state
+                run_key = f"cycle:{cycle.label}|{alias}"
+                cycle_runs[alias] = run_key
+            else:
+                run_key = f"{queue.partition_key}@{queue.fingerprint}"
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{queue.partition_key}@{queue.fingerprint}",
+                    run_key=run_key,
                     partition_key=queue.partition_key,
+                    run_config=draw.run_config(alias),
                     tags={
                         **draw.tags(alias),
+                        CYCLE_TAG: cycle.label,
                         TRIGGER_TAG: SENSOR_NAME,
                         REASON_TAG: chosen.trigger,
                         QUEUE_STATE_TAG: queue.fingerprint,
@@ -151,11 +182,13 @@ def label_queue_tick(
             )
         notes += _model_notes(alias, verdicts, chosen)
     watched = {q.partition_key for model_queues in queues.values() for q in model_queues}
-    kept = {key: fp for key, fp in launched.items() if key in watched}
+    # Keep what this tick did not look at (a model done for the cycle); drop what it saw emptied.
+    kept = {key: fp for key, fp in launched.items() if key in watched or key.split("|")[-1] not in queues}
     if not draw.selected:
-        notes = ["no model drawn this tick"]
-    summary = "; ".join(notes) + f" [draw seed {draw.seed}: {draw.describe()}]"
-    return tick_result(context, requests, summary, dump_cursor({"launched": kept}))
+        notes = ["no model drawn this cycle"]
+    summary = "; ".join(notes) + f" [cycle {cycle.label}, draw seed {draw.seed}: {draw.describe()}]"
+    new_cursor = {"launched": kept, "cycle": cycle.label, "cycle_runs": cycle_runs}
+    return tick_result(context, requests, summary, dump_cursor(new_cursor))
 
 
 def _model_notes(alias: str, verdicts: list[Verdict], chosen: Verdict | None) -> list[str]:
@@ -185,6 +218,22 @@ def _unfinished_runs_by_model(instance: dg.DagsterInstance) -> dict[str, str]:
     return found
 
 
+def _runs_of_cycle(instance: dg.DagsterInstance, cycle: Cycle) -> dict[str, str]:
+    """model alias -> the id of a labeling run of ``cycle`` (any status, retries included).
+
+    Asked of the instance on every tick that has a bounded model drawn, so the one-run-per-cycle
+    rule holds even when the cursor is lost; the cursor covers the moment between a tick's
+    request and the daemon creating the run.
+    """
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=LABEL_JOB, tags={CYCLE_TAG: cycle.label}))
+    found: dict[str, str] = {}
+    for run in runs:
+        key = run.tags.get(PARTITION_TAG, "")
+        if "|" in key:
+            found.setdefault(key.split("|", 1)[1], f"run {run.run_id}")
+    return found
+
+
 def _minutes(delta: timedelta) -> int:
     return int(delta.total_seconds() // 60)
 
@@ -195,9 +244,11 @@ def _minutes(delta: timedelta) -> int:
     minimum_interval_seconds=LABEL_QUEUE_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Draws this cycle's models (seed = tick time, in the run tags) and launches, per model, the "
-        "best (day, model) partition of any day (highest pending HAS, then newest) when a full batch "
-        "is pending or the oldest unit waited SCOUT_LABEL_MAX_WAIT_MINUTES."
+        "Draws the models once per 15-minute cycle (seed = the cycle's start, in the run tags); a "
+        "drawn paid model gets at most one run of one batch per cycle, the free local labeler is not "
+        "bound. Per model, launches the best (day, model) partition of any day (highest pending HAS, "
+        "then newest) when a full batch is pending or the oldest unit waited "
+        "SCOUT_LABEL_MAX_WAIT_MINUTES."
     ),
 )
 def label_queue_sensor(
@@ -208,5 +259,5 @@ def label_queue_sensor(
         settings = load_labeling_settings()
     except LabelingSettingsError as exc:
         return dg.SensorResult(skip_reason=f"labeling settings unusable, nothing launched: {exc}")
-    draw = draw_labeling_models(model_roster, int(now.timestamp()), settings.cascade.order)
+    draw = draw_labeling_models(model_roster, Cycle.at(now, LABEL_CYCLE_S), settings.cascade.order)
     return label_queue_tick(context, warehouse, now, draw, settings)

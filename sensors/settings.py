@@ -25,7 +25,15 @@ TIMEZONE = "UTC"
 
 # How often the daemon evaluates each sensor (seconds); the label queue is cheap SQL.
 LABEL_QUEUE_INTERVAL_S = 60
+# The labeling cycle (seconds): the predecessor drew its models once per 15 minutes. Every tick of
+# one cycle sees the same draw, and a model the draw bounds labels at most one batch per cycle
+# (docs/labeling.md "The cycle draw"). A constant, not a deployment knob: the probabilities and
+# batch sizes of models.yaml are per 15-minute cycle, so another length would change what they mean.
+LABEL_CYCLE_S = 900
 CONFIG_CHANGE_INTERVAL_S = 30
+# The alert sensors: a minute is soon enough for a person, and bounds a down webhook to one
+# attempt per sensor a minute (the sensors are the layer that retries an undelivered alert).
+ALERT_INTERVAL_S = 60
 RUN_RETRY_INTERVAL_S = 30
 
 # Run-failure handling: a run is tried at most this many times in all (the first run included);

@@ -46,10 +46,12 @@ MARTS = (
     "mart_model_agreement",
     "mart_model_comparison",
     "mart_pipeline_health",
+    "mart_plan_accuracy",
     "mart_review_queue",
+    "mart_spend_vs_budget",
 )
 # The marts rebuilt whole on every run (not incremental).
-WHOLE_MARTS = ("mart_model_agreement", "mart_model_comparison", "mart_review_queue")
+WHOLE_MARTS = ("mart_model_agreement", "mart_model_comparison", "mart_review_queue", "mart_spend_vs_budget")
 
 
 def at(day: date, hour: int = 12, minute: int = 0) -> datetime:

@@ -12,6 +12,7 @@ from scout_assets.config_files import ConfigFiles
 from scout_assets.jobs import MAIN_ASSETS
 from scout_assets.partitions import partition_key, today_utc
 from scout_assets.resources_binding import current_settings
+from scout_assets.spend.budgets import BudgetsResource
 from scout_location.definitions import defs
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MAIN_ASSETS",
     "archive_for",
     "assets",
+    "budgets_resource",
     "defer_queue",
     "materialize",
     "resources_for",
@@ -42,6 +44,11 @@ def archive_for(warehouse) -> LocalArchive:
     return LocalArchive(root=str(data_dir / f"raw-archive-{id(warehouse)}"))  # removed with the session
 
 
+def budgets_resource() -> BudgetsResource:
+    """The budgets as the binding reads them: budgets.yaml with the SCOUT_BUDGET_* variables set now."""
+    return BudgetsResource.from_settings(current_settings())
+
+
 def resources_for(warehouse, sandbox) -> dict:
     return {
         "warehouse": warehouse,
@@ -50,6 +57,7 @@ def resources_for(warehouse, sandbox) -> dict:
         "bluesky": BlueskySearch(base_url=sandbox.base_url, **FAST_RETRIES),
         # The keyword file the environment names now (tests swap it with SCOUT_KEYWORD_FILE).
         "config_files": ConfigFiles.from_settings(current_settings()),
+        "budgets": budgets_resource(),
     }
 
 

@@ -24,7 +24,7 @@ from scout_assets.labeling.queue import Route, pending_units
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import model_partition_key, today_utc
 from tests.llm_server import FakeLLMServer, toon_block
-from tests.pipeline_support import archive_for, assets
+from tests.pipeline_support import archive_for, assets, budgets_resource
 from tests.sensors_fixtures import add_dead_letter, add_labels, seed_queue
 from tests.toon_reader import read_profiles
 
@@ -72,7 +72,12 @@ def label_run(
     return dg.materialize(
         assets(["llm_labels"]),
         partition_key=model_partition_key(today_utc(), alias),
-        resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
+        resources={
+            "warehouse": warehouse,
+            "archive": archive_for(warehouse),
+            "budgets": budgets_resource(),
+            **models,
+        },
         run_config={"ops": {"llm_labels": {"config": {"max_batches": max_batches}}}},
         raise_on_error=raise_on_error,
     )

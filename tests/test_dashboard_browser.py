@@ -191,6 +191,12 @@ def test_health_page_shows_calls_errors_latency_and_cost(page_of, marts):
     # The demo's X breaker is open, Anthropic's closed (tests/dbt_fixtures.py).
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert "Skipped while open, probed after the cool-down: platform twitter (open)" in main
+    # Spend against budget: everything the window cost per new account (demo: no cap recorded).
+    funnel = one(
+        marts, "select sum(cost_usd) as cost, sum(new_profiles) as new from analytics.mart_discovery_funnel"
+    )
+    assert shown["Cost per new profile"] == formatting.usd(float(funnel["cost"]) / int(funnel["new"]))
+    assert "Spend against budget" in main
 
 
 def test_models_page_shows_agreement_with_people(page_of, marts):

@@ -31,7 +31,14 @@ from scout_assets.resources_binding import build_resources
 from scout_contract.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 from tests.dbt_fixtures import D3, SENTINEL_DAY, SENTINEL_PLATFORM, SENTINEL_RETRIES, demo_duckdb_marts
 from tests.llm_server import FakeLLMServer
-from tests.pipeline_support import MAIN_ASSETS, archive_for, assets, defer_queue, materialize
+from tests.pipeline_support import (
+    MAIN_ASSETS,
+    archive_for,
+    assets,
+    budgets_resource,
+    defer_queue,
+    materialize,
+)
 
 
 def test_window_vars_are_half_open_days():
@@ -173,7 +180,12 @@ def test_dagster_builds_the_marts_and_reports_dbt_tests_as_checks(warehouse, san
         assert dg.materialize(
             assets(["llm_labels"]),
             partition_key=model_partition_key(today_utc(), "meta-maverick-17b"),
-            resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
+            resources={
+                "warehouse": warehouse,
+                "archive": archive_for(warehouse),
+                "budgets": budgets_resource(),
+                **models,
+            },
             run_config={"ops": {"llm_labels": {"config": {"max_batches": 2}}}},
         ).success
 

@@ -22,6 +22,8 @@ import pytest
 
 from resources.warehouse import Warehouse
 from scout_assets.assets.keyword_stats import audience_verdicts
+from scout_contract.paths import DBT_PROJECT_DIR
+from scout_contract.tables import TABLES
 from tests.dbt_fixtures import (
     D1,
     D2,
@@ -336,7 +338,8 @@ def check_all(warehouse: Warehouse, build: DemoBuild) -> None:
     for run in (build.first_build, build.second_build):
         assert set(run.statuses.values()) <= {"success", "pass"}, run.log  # no error, failure or warning
     models = [uid for uid in build.first_build.statuses if uid.startswith("model.")]
-    assert len(models) == 16 + 3 + 7  # staging views, intermediate views, marts
+    # every staging view, intermediate view and mart of the project (one .sql file each)
+    assert len(models) == len(list((DBT_PROJECT_DIR / "models").rglob("*.sql")))
     assert len(build.first_build.statuses) - len(models) > 140  # and every data test
     # The second run built exactly the four growing marts (and their tests), incrementally.
     built = sorted(uid for uid in build.second_build.statuses if uid.startswith("model."))
@@ -373,9 +376,13 @@ def test_marts_are_tables_and_staging_are_views_in_the_analytics_schema():
         )
     assert {name: kinds.get(name) for name in MARTS} == dict.fromkeys(MARTS, "BASE TABLE")
     staging = {name: kind for name, kind in kinds.items() if name.startswith("stg_")}
-    assert len(staging) == 16 and set(staging.values()) == {"VIEW"}
+    staging_files = {path.stem for path in (DBT_PROJECT_DIR / "models" / "staging").glob("stg_*.sql")}
+    assert set(staging) == staging_files and set(staging.values()) == {"VIEW"}
     intermediate = {name: kind for name, kind in kinds.items() if name.startswith("int_")}
-    assert set(intermediate) == {"int_model_weights", "int_account_consensus", "int_latest_scores"}
+    intermediate_files = {
+        path.stem for path in (DBT_PROJECT_DIR / "models" / "intermediate").glob("int_*.sql")
+    }
+    assert set(intermediate) == intermediate_files
     assert set(intermediate.values()) == {"VIEW"}
 
 
@@ -398,7 +405,9 @@ def test_docs_generate_writes_the_site_with_mart_descriptions():
     assert writers["quarantined_rows"] == ["profiles"]
     assert writers["circuit_breakers"] == ["raw_searches"]
     assert writers["reviews"] == ["reviews"] and writers["labeler_fits"] == ["local_labeler"]
-    assert len(writers) == 16
+    # Every source is a table of the warehouse contract, and each names a writer.
+    assert set(writers) <= set(TABLES) and all(writers.values())
+    assert writers["model_calls"] == ["llm_labels"] and writers["run_plans"] == ["run_plans"]
 
 
 def test_source_freshness_reports_the_ledgers_as_stale():
@@ -484,5 +493,6 @@ def test_dagster_dbt_draws_the_edges_from_the_python_assets():
             "keyword_stats",
             "reviews",  # people write it (dashboard, `scout review import`)
             "local_labeler",  # labeler_fits
+            "run_plans",  # `scout run` writes its plan before running
         )
     }

@@ -16,7 +16,14 @@ from resources.models.resource import LabelModel, model_resource_key
 from scout_assets.assets.llm_labels import MODEL_ALIASES
 from scout_assets.partitions import model_partition_key, today_utc
 from tests.llm_server import FakeLLMServer
-from tests.pipeline_support import MAIN_ASSETS, archive_for, assets, defer_queue, materialize
+from tests.pipeline_support import (
+    MAIN_ASSETS,
+    archive_for,
+    assets,
+    budgets_resource,
+    defer_queue,
+    materialize,
+)
 
 MODEL = "meta-maverick-17b"  # any registered litellm alias; pointed at the fake server below
 
@@ -48,7 +55,12 @@ def label(warehouse, server, *, model=MODEL, max_batches=2, relabel=False, raise
     return dg.materialize(
         assets(["llm_labels"]),
         partition_key=model_partition_key(today_utc(), model),
-        resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
+        resources={
+            "warehouse": warehouse,
+            "archive": archive_for(warehouse),
+            "budgets": budgets_resource(),
+            **models,
+        },
         run_config={"ops": {"llm_labels": {"config": {"max_batches": max_batches, "relabel": relabel}}}},
         raise_on_error=raise_on_error,
     )

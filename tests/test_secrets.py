@@ -12,7 +12,14 @@ from resources.models.resource import LabelModel, model_resource_key
 from scout_assets.assets.llm_labels import MODEL_ALIASES
 from scout_assets.partitions import model_partition_key, partition_key, today_utc
 from tests.llm_server import FakeLLMServer
-from tests.pipeline_support import MAIN_ASSETS, archive_for, assets, defer_queue, resources_for
+from tests.pipeline_support import (
+    MAIN_ASSETS,
+    archive_for,
+    assets,
+    budgets_resource,
+    defer_queue,
+    resources_for,
+)
 
 PLANTED = "sk-planted-Zq8xV3kLmN5pR7tY"
 
@@ -42,7 +49,12 @@ def test_planted_keys_never_leave_their_headers(duckdb_warehouse, sandbox):
         labeled = dg.materialize(
             assets(["llm_labels"]),
             partition_key=model_partition_key(today_utc(), "meta-maverick-17b"),
-            resources={"warehouse": warehouse, "archive": archive_for(warehouse), **models},
+            resources={
+                "warehouse": warehouse,
+                "archive": archive_for(warehouse),
+                "budgets": budgets_resource(),
+                **models,
+            },
             instance=instance,
             run_config={"ops": {"llm_labels": {"config": {"max_batches": 1}}}},
         )

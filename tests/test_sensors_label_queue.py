@@ -17,13 +17,13 @@ from resources.models.registry import load_model_registry
 from resources.models.roster import ModelRoster
 from resources.warehouse import Warehouse
 from scout_assets.labeling.cascade import route_of
-from scout_assets.labeling.draw import draw_labeling_models
+from scout_assets.labeling.draw import Cycle, draw_labeling_models
 from scout_assets.labeling.queue import Route, pending_units
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.resources_binding import build_model_roster
 from sensors.label_queue import label_queue_sensor, label_queue_tick
 from sensors.queue_state import queue_states
-from sensors.settings import LABEL_MAX_WAIT_ENV
+from sensors.settings import LABEL_CYCLE_S, LABEL_MAX_WAIT_ENV
 from tests.sensors_fixtures import add_dead_letter, add_label_failure, add_labels, seed_queue, stand_in_job
 
 MODEL = "local-minilm"  # probability 1.0 and no key: always drawn
@@ -55,14 +55,16 @@ def defaults(monkeypatch):
     monkeypatch.delenv(LABEL_MAX_WAIT_ENV, raising=False)
 
 
-def local_only_draw(seed: int, available: bool = True):
-    """The real seeded draw, with only the local model able to run (no provider key in tests)."""
-    return draw_labeling_models(ModelRoster(available=[MODEL] if available else []), seed)
+def local_only_draw(now: datetime, available: bool = True):
+    """The real draw of ``now``'s cycle, with only the local model able to run (no provider key in tests)."""
+    return draw_labeling_models(
+        ModelRoster(available=[MODEL] if available else []), Cycle.at(now, LABEL_CYCLE_S)
+    )
 
 
 def tick(warehouse, instance, cursor=None, now=NOW, available=True) -> dg.SensorResult:
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
-    return label_queue_tick(context, warehouse, now, draw=local_only_draw(int(now.timestamp()), available))
+    return label_queue_tick(context, warehouse, now, draw=local_only_draw(now, available))
 
 
 def finish_runs(instance) -> None:
@@ -131,9 +133,11 @@ def test_a_full_batch_launches_the_partition_with_the_draw_in_its_tags(duckdb_wa
     result = tick(duckdb_warehouse, instance)
     [request] = result.run_requests
     assert request.partition_key == KEY
-    draw = local_only_draw(int(NOW.timestamp()))
+    draw = local_only_draw(NOW)
     assert {k: request.tags[k] for k in draw.tags(MODEL)} == draw.tags(MODEL)
-    assert request.tags["scout/draw_seed"] == str(int(NOW.timestamp()))
+    assert request.tags["scout/draw_seed"] == str(int(NOW.timestamp()))  # 12:00 starts a cycle
+    assert request.tags["scout/draw_cycle"] == "2026-03-10T12:00Z"
+    assert request.run_config == {}  # the local labeler is free: not held to one batch
     assert request.tags["scout/reason"] == "batch"
     assert request.tags["scout/pending"] == str(BATCH)
     assert request.run_key.startswith(f"{KEY}@")
@@ -230,7 +234,7 @@ def test_an_unfinished_run_of_the_partition_holds_the_next_one_back(duckdb_wareh
 def test_no_model_drawn_launches_nothing(duckdb_warehouse, instance):
     seed_queue(duckdb_warehouse, TODAY, ids(BATCH), queued_at=minutes_ago(5))
     text = skip_text(tick(duckdb_warehouse, instance, available=False))
-    assert "no model drawn this tick" in text and "no key" in text
+    assert "no model drawn this cycle" in text and "no key" in text
 
 
 def test_a_warehouse_without_tables_is_a_skip_not_a_crash(tmp_path, instance):
@@ -254,6 +258,6 @@ def test_the_registered_sensor_runs_at_the_current_time(duckdb_warehouse, instan
     result = label_queue_sensor(context)
     assert [r.partition_key for r in result.run_requests] == [f"{now.date()}|{MODEL}"]
     seed = int(result.run_requests[0].tags["scout/draw_seed"])
-    assert abs(seed - now.timestamp()) < 3600  # the seed is the tick's time, not a constant
+    assert seed % LABEL_CYCLE_S == 0 and 0 <= now.timestamp() - seed < LABEL_CYCLE_S  # the cycle's start
     assert label_queue_sensor.job_name == "scout_label"
     assert label_queue_sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -17,6 +17,14 @@ Errors are split by what should happen next:
 - Anything else the provider rejects (bad request, auth, content policy, ...): a result where
   every profile of the batch is a failure carrying the error, so it is recorded and visible.
 - A missing API key variable: :class:`ModelConfigError`, before any call.
+
+Every attempt is costed, whatever came of it (``LabelBatchResult.attempts``, or
+``TransientModelError.attempts`` when the labeler gave up), for the ``model_calls`` ledger: from
+the tokens the provider's ``usage`` reports, or, when there is none (an error, a timeout), from
+the prompt's tokens counted locally with litellm's tokenizer, priced with the model's prices
+(models.yaml, else litellm's local cost map). An attempt the provider refused is thus counted at
+its prompt's price: an upper bound, never a dollar that silently vanishes.
+
 The API key is read from the variable the registry names, passed only to litellm, and scrubbed
 from every error text we produce.
 """
@@ -27,6 +35,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import stamina
 
@@ -36,7 +46,7 @@ from resources.models.registry import ModelSpec
 from resources.models.validate import parse_model_output_detailed
 from resources.retrying import RetryBudget, retry_after_seconds
 from scout_contract.audience import Audience
-from scout_contract.labels import LabelBatchResult, LabelFailure, ProfileForLabel
+from scout_contract.labels import CallAttempt, LabelBatchResult, LabelFailure, ProfileForLabel
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +66,8 @@ class TransientModelError(RuntimeError):
         self.alias = alias
         self.status_code = status_code
         self.retry_after_s = retry_after_s
+        # Every attempt of the batch, costed (set by ``LiteLLMLabeler.label`` when it gives up).
+        self.attempts: tuple[CallAttempt, ...] = ()
 
 
 class ModelConfigError(ValueError):
@@ -121,6 +133,31 @@ def _within(seconds: float, call: Callable[[], object]):
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]
+
+
+@dataclass(frozen=True)
+class _FailedAttempt:
+    """An attempt that brought no answer: when, how long, and what kind of failure."""
+
+    attempt: int
+    called_at: datetime
+    latency_ms: float
+    error_kind: str
+    error: str
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _error_kind(exc: Exception) -> str:
+    """``rate_limited`` | ``timeout`` | ``transient`` for a failure worth retrying."""
+    litellm = import_litellm()
+    if isinstance(exc, litellm.RateLimitError) or _status_code(exc) == 429:
+        return "rate_limited"
+    if isinstance(exc, litellm.Timeout) or _status_code(exc) == 408:
+        return "timeout"
+    return "transient"
 
 
 def _retry_hook(exc: Exception) -> bool | float:
@@ -190,11 +227,12 @@ class LiteLLMLabeler:
                 retry_after_s=_retry_after(exc, self.retry.retry_after_max_s),
             ) from None
 
-    def _complete(self, litellm, messages: list, api_key: str, size: int):
+    def _complete(self, litellm, messages: list, api_key: str, size: int, failed: list[_FailedAttempt]):
         """One chat completion, retried here (and only here) while the failure is transient.
 
         Raises ``TransientModelError`` naming the attempts once they are spent; any other
         provider error is raised at once (the caller turns it into failures of the batch).
+        Every attempt that brought no answer is appended to ``failed`` (the cost ledger).
         """
         retry = self.retry
         pending_wait: float | None = None
@@ -214,6 +252,18 @@ class LiteLLMLabeler:
                         self._sleep(pending_wait)
                     pending_wait = None
                     attempts = attempt.num
+                    called_at, started = _utc_now(), time.perf_counter()
+
+                    def failure(
+                        kind: str,
+                        error: str,
+                        number: int = attempt.num,
+                        at: datetime = called_at,
+                        t0: float = started,
+                    ) -> None:
+                        elapsed = (time.perf_counter() - t0) * 1000
+                        failed.append(_FailedAttempt(number, at, elapsed, kind, error))
+
                     try:
                         return _within(
                             self.timeout_s + DEADLINE_GRACE_S,
@@ -229,6 +279,7 @@ class LiteLLMLabeler:
                             ),
                         )
                     except _CallDeadline as late:
+                        failure("timeout", str(late))
                         transient = TransientModelError(self.alias, str(late))
                         logger.warning(
                             "model %s: batch of %d, attempt %d: %s", self.alias, size, attempt.num, late
@@ -238,12 +289,14 @@ class LiteLLMLabeler:
                         try:
                             self._raise_if_transient(exc, api_key)
                         except TransientModelError as transient:
+                            failure(_error_kind(exc), str(transient))
                             pending_wait = transient.retry_after_s
                             logger.warning(
                                 "model %s: batch of %d, attempt %d of at most %d failed: %s",
                                 self.alias, size, attempt.num, retry.max_attempts, transient,
                             )  # fmt: skip
                             raise
+                        failure("provider_error", self._scrub(f"{type(exc).__name__}: {exc}", api_key))
                         raise
         except TransientModelError as last:
             message = str(last).removeprefix(f"model {self.alias!r}: ")
@@ -269,10 +322,12 @@ class LiteLLMLabeler:
         litellm = import_litellm()
         api_key = self._api_key()
         messages = build_messages(batch, audience, examples)
+        failed: list[_FailedAttempt] = []
         started = time.perf_counter()
         try:
-            response = self._complete(litellm, messages, api_key, len(batch))
-        except TransientModelError:
+            response = self._complete(litellm, messages, api_key, len(batch), failed)
+        except TransientModelError as exc:
+            exc.attempts = tuple(self._failed_attempts(litellm, messages, failed))
             raise
         except Exception as exc:
             result.latency_ms = (time.perf_counter() - started) * 1000
@@ -280,12 +335,21 @@ class LiteLLMLabeler:
             logger.warning("model %s: batch of %d failed: %s", self.alias, len(batch), error)
             handles = dict.fromkeys(profile.handle for profile in batch)
             result.failures = [LabelFailure(handle, error) for handle in handles]
+            result.attempts = self._failed_attempts(litellm, messages, failed)
             return result
         result.latency_ms = (time.perf_counter() - started) * 1000
+        answered_at = _utc_now()
 
         usage = getattr(response, "usage", None)
         result.input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         result.output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        basis = "usage"
+        if not (result.input_tokens or result.output_tokens):  # no usage reported: count it here
+            choice = response.choices[0] if response.choices else None
+            reply = (choice.message.content if choice is not None else None) or ""
+            result.input_tokens = self._prompt_tokens(litellm, messages)
+            result.output_tokens = _text_tokens(litellm, self.spec.litellm_model, reply)
+            basis = "estimate"
         result.cost_usd = self.spec.cost_usd(result.input_tokens, result.output_tokens)
 
         choice = response.choices[0] if response.choices else None
@@ -295,8 +359,66 @@ class LiteLLMLabeler:
             cut = f" (reply cut at max_tokens={self.spec.max_tokens})"
             parsed.failures = [LabelFailure(f.handle, f.error + cut) for f in parsed.failures]
         result.labels, result.failures = parsed.labels, parsed.failures
+        outcome = "labeled" if not parsed.failures else "partial" if parsed.labels else "invalid"
+        answered = CallAttempt(
+            attempt=len(failed) + 1,
+            outcome=outcome,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            cost_usd=result.cost_usd,
+            cost_basis=basis,
+            latency_ms=result.latency_ms - sum(f.latency_ms for f in failed),
+            called_at=answered_at,
+            labels=len(parsed.labels),
+            failures=len(parsed.failures),
+            error_kind=None if outcome == "labeled" else "invalid_output",
+            error=None if outcome == "labeled" else parsed.failures[0].error[:_ERROR_CHARS],
+        )
+        result.attempts = [*self._failed_attempts(litellm, messages, failed), answered]
         if parsed.stray:
             logger.warning(
                 "model %s: ignored %d stray answers: %s", self.alias, len(parsed.stray), parsed.stray[:5]
             )
         return result
+
+    def _prompt_tokens(self, litellm, messages: list) -> int:
+        """The prompt's tokens as litellm's tokenizer counts them (for attempts without usage)."""
+        try:
+            return int(litellm.token_counter(model=self.spec.litellm_model, messages=messages))
+        except Exception:  # a tokenizer litellm cannot load offline: about 4 characters a token
+            return sum(len(str(m.get("content") or "")) for m in messages) // 4
+
+    def _failed_attempts(
+        self, litellm, messages: list, failed: Sequence[_FailedAttempt]
+    ) -> list[CallAttempt]:
+        """Attempts that brought no answer, each costed at its prompt's tokens (cost basis "estimate")."""
+        if not failed:
+            return []
+        tokens = self._prompt_tokens(litellm, messages)
+        cost = self.spec.cost_usd(tokens, 0)
+        return [
+            CallAttempt(
+                attempt=f.attempt,
+                outcome="failed",
+                input_tokens=tokens,
+                output_tokens=0,
+                cost_usd=cost,
+                cost_basis="estimate",
+                latency_ms=f.latency_ms,
+                called_at=f.called_at,
+                failures=0,
+                error_kind=f.error_kind,
+                error=f.error[:_ERROR_CHARS],
+            )
+            for f in failed
+        ]
+
+
+def _text_tokens(litellm, model: str, text: str) -> int:
+    """Tokens of a reply as litellm's tokenizer counts them (about 4 characters a token if it cannot)."""
+    if not text:
+        return 0
+    try:
+        return int(litellm.token_counter(model=model, text=text))
+    except Exception:
+        return len(text) // 4

@@ -56,6 +56,11 @@ class BlueskySearch(PlatformSearchResource):
         return sandbox_base_url(self.platform, allowed=self.sandbox_allowed)
 
     @property
+    def requests_per_page(self) -> int:
+        """searchActors, then getProfiles for up to ``page_size`` actors, 25 per request."""
+        return 1 + -(-self.page_size // PROFILES_PER_CALL)
+
+    @property
     def uses_sandbox(self) -> bool:
         """True when requests go to the local sandbox because no live endpoint was configured."""
         return not self.base_url and not self.use_public_appview

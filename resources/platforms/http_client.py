@@ -15,7 +15,8 @@ What it does for each GET:
 - never retries ``permanent`` answers (other 4xx, 3xx) or an ``invalid_payload``: a 2xx body
   that is not JSON, lies about its encoding, is too large, holds more rows than a page may, or
   has the wrong shape (the parser's ``PayloadError``) will be the same body next time;
-- hands every attempt's record to the caller on success and on failure (``PlatformError.calls``).
+- hands every attempt's record to the caller on success and on failure (``PlatformError.calls``);
+- asks the caller's ``call_gate`` (if any) before every attempt: a budget can refuse a retry.
 
 Worst case of one ``get_json`` (docs/operations.md, "Limits and retries"):
 ``max_attempts * (deadline_s + gate wait) + (max_attempts - 1) * max(backoff_max_s, retry_after_max_s)``.
@@ -174,6 +175,10 @@ class PlatformHttpClient:
         self.retry = retry
         self.limits = limits
         self.rate_gate = rate_gate
+        # Asked before every attempt (retries included), before anything is sent: a caller that
+        # caps requests (budgets, scout_assets/spend) raises from it to refuse the attempt, and the
+        # refusal reaches the caller with the records of the attempts already made.
+        self.call_gate: Callable[[CallScope, str], None] | None = None
         self.timeout_s = limits.timeout_s
         self._sleep = sleep
         self._secrets = tuple(v for v in (secret_headers or {}).values() if v)
@@ -327,6 +332,8 @@ class PlatformHttpClient:
             record(status, kind, reason)
             return _AttemptFailed(kind, reason, status, wait_s, field)
 
+        if self.call_gate is not None:
+            self.call_gate(scope, path)  # may raise: nothing is sent, nothing recorded
         self.rate_gate.acquire()
         called_at = utc_now()
         started = time.perf_counter()

@@ -174,6 +174,11 @@ class PlatformSearchResource(dg.ConfigurableResource):
         )
 
     @property
+    def requests_per_page(self) -> int:
+        """HTTP requests one search page sends when nothing is retried (each is billed by a paid plan)."""
+        return 1
+
+    @property
     def row_limit(self) -> int:
         """Most results one search page may hold; a page with more is refused as an invalid payload."""
         return min(self.max_page_rows, math.ceil(self.page_size * self.page_rows_factor))

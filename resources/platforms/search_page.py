@@ -106,7 +106,9 @@ class ErrorKind(StrEnum):
     - ``permanent``: asking again gets the same answer (other 4xx, redirects, a bad request);
     - ``invalid_payload``: an answer arrived but is not a page we can use (not JSON, a body
       that lies about its encoding, too large, too many rows, the wrong shape);
-    - ``circuit_open``: nothing was sent: the platform's circuit breaker refused the call.
+    - ``circuit_open``: nothing was sent: the platform's circuit breaker refused the call;
+    - ``budget_cap``: nothing was sent: the request would have passed a budget cap
+      (``config/budgets.yaml``).
 
     Only the HTTP client retries, and only the first two kinds (``RETRIED_KINDS``).
     """
@@ -116,6 +118,7 @@ class ErrorKind(StrEnum):
     PERMANENT = "permanent"
     INVALID_PAYLOAD = "invalid_payload"
     CIRCUIT_OPEN = "circuit_open"
+    BUDGET_CAP = "budget_cap"
 
 
 RETRIED_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT})

@@ -28,6 +28,7 @@ from scout_assets.domain.keyword_rules import load_keyword_rules
 from scout_assets.domain.keyword_stats import daily_stats, feedback
 from scout_assets.labeling.settings import load_labeling_settings
 from scout_assets.partitions import daily_partitions
+from scout_assets.spend.ledger import PROFILE_COST_SQL
 from scout_contract.reviews import LATEST_REVIEWS_SQL
 from scout_contract.tables import KEYWORD_STATS, polars_schema
 
@@ -104,7 +105,7 @@ def keyword_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "select platform, keyword, result_count from raw_searches where partition_date = $1", [day]
         ),
         calls=warehouse.read(
-            "select platform, keyword, error from api_calls where partition_date = $1", [day]
+            "select platform, keyword, error, cost_usd from api_calls where partition_date = $1", [day]
         ),
         sightings=sightings,
         first_seen=warehouse.read(
@@ -116,7 +117,9 @@ def keyword_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         scores=warehouse.read(
             "select platform, platform_id, has, is_queued from has_scores where partition_date = $1", [day]
         ),
-        labels=labels,
+        labels=warehouse.read(
+            PROFILE_COST_SQL.format(audiences=placeholders(len(audiences), first=2)), [day, *audiences]
+        ),
         verdicts=day_verdicts,
         day=day,
         rules=rules,

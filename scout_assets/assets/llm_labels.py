@@ -17,6 +17,14 @@ reviewed examples in its prompt; a later LLM only those on which the one before 
 disagreed with the local label. Every run reports the local labeler's source, the share of the
 day's queued units sent to LLMs, the dollars LLMs spent on the day and the dollars saved
 against sending every queued unit to each LLM that ran.
+
+Budgets (``config/budgets.yaml``, docs/operations.md "Budgets and the cost ledger"): before each
+batch the run estimates the batch's cost from the model's prices and stops, cleanly, before a
+batch that would pass the model's dollar cap per run or per day: the labels stored stay, the
+rest stays pending, and one ``budget_stops`` row says which cap and what was left. Every call
+attempt, whatever its outcome (labeled, partial, invalid, failed, retried), is one costed row of
+the ``model_calls`` ledger, written with the batch's labels; the run's ``budget`` metadata puts
+its spend against each cap.
 """
 
 import uuid
@@ -37,9 +45,19 @@ from scout_assets.labeling.labeler_store import resolve_local_labeler
 from scout_assets.labeling.queue import Route, dead_letters_due, pending_units
 from scout_assets.labeling.settings import LabelingSettings, load_labeling_settings
 from scout_assets.partitions import daily_model_partitions, split_model_partition_key
+from scout_assets.spend.budgets import BudgetsResource
+from scout_assets.spend.enforce import ModelAllowance, Refusal, estimate_batch_usd, record_caps, record_stop
+from scout_assets.spend.ledger import batch_profiles_frame, model_calls_frame
 from scout_contract.audience import Audience, load_audiences
 from scout_contract.labels import LabelBatchResult, ProfileForLabel
-from scout_contract.tables import DEAD_LETTERS, LABEL_FAILURES, LLM_LABELS, polars_schema
+from scout_contract.tables import (
+    DEAD_LETTERS,
+    LABEL_FAILURES,
+    LLM_LABELS,
+    MODEL_CALL_PROFILES,
+    MODEL_CALLS,
+    polars_schema,
+)
 
 MODEL_ALIASES = model_aliases()
 
@@ -66,7 +84,12 @@ class LabelConfig(dg.Config):
     owners=OWNERS,
     freshness_policy=LABELS_FRESHNESS,
     kinds={"python", "llm"},
-    required_resource_keys={"warehouse", "archive", *(model_resource_key(alias) for alias in MODEL_ALIASES)},
+    required_resource_keys={
+        "warehouse",
+        "archive",
+        "budgets",
+        *(model_resource_key(alias) for alias in MODEL_ALIASES),
+    },
     pool="llm",
     description=__doc__,
 )
@@ -95,9 +118,17 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         return breaker.skipped_result()
     max_batches = config.max_batches or settings.max_batches_per_run
     totals = _Totals()
+    budgets_resource: BudgetsResource = context.resources.budgets
+    budgets = budgets_resource.load()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    record_caps(warehouse, budgets, "model", alias, started_at.date(), started_at)
+    allowance = ModelAllowance.for_run(warehouse, budgets, alias, started_at)
+    stop: Refusal | None = None
     k = settings.cascade.prompt_examples
     sources: dict[str, tuple[str, bool]] = {}
     for audience_key in settings.audiences:
+        if stop is not None:
+            break
         audience = audiences[audience_key]
         pending = pending_units(warehouse, day, route, audience_key, relabel=config.relabel)
         batches = _batches(pending, spec.batch_size)[: max(0, max_batches - totals.batches)]
@@ -109,13 +140,47 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
         else:
             labeler = model.labeler()
             candidates = review_examples(warehouse, audience_key) if k else []
-        for batch in batches:
+        sent_here = 0
+        for number, batch in enumerate(batches, start=1):
+            estimate = estimate_batch_usd(spec, len(batch))
+            stop = allowance.refusal(estimate)
+            if stop is not None:  # a clean stop: what is labeled stays, the rest stays pending
+                left = pending.height - sent_here
+                not_done = (
+                    f"{alias} for {audience_key}: batches {number} to {len(batches)} of this run not sent "
+                    f"(the next, of {len(batch)} profiles, estimated at USD {estimate:.6f}); {left} "
+                    f"unit(s) stay pending"
+                    + (", later audiences not started" if audience_key != settings.audiences[-1] else "")
+                )
+                context.log.warning(f"budget stop: {stop.describe('the next batch')}; {not_done}")
+                record_stop(
+                    warehouse,
+                    run_id=context.run.run_id,
+                    scope="model",
+                    name=alias,
+                    day=day,
+                    refusal=stop,
+                    not_done=not_done,
+                    left_count=left,
+                    now=datetime.now(UTC).replace(tzinfo=None),
+                )
+                totals.stop = f"{stop.describe('the next batch')}; {not_done}"
+                break
             profiles = [profile for _, profile in batch]
             # Reviewed examples go to LLMs only, never one of the batch's own profiles.
             examples = () if route.is_local else (choose_examples(candidates, k, [r for r, _ in batch]),)
+            batch_id = str(uuid.uuid4())
             try:
                 result = breaker.call(labeler.label, profiles, audience, *examples)
             except TransientModelError as exc:
+                # Every attempt it made is costed in the ledger, though no label came back.
+                calls, members = _ledger(
+                    exc.attempts, batch_id, context.run.run_id, alias, spec, audience_key, day, batch
+                )
+                with warehouse.transaction() as tx:
+                    tx.append(MODEL_CALLS.name, calls)
+                    tx.append(MODEL_CALL_PROFILES.name, members)
+                allowance.spent(float(calls["cost_usd"].sum() or 0.0))
                 # The labeler already spent its retries (the one layer that retries a model call).
                 # Labels of the batches done are stored; the rest stays pending for a later run.
                 raise dg.Failure(
@@ -123,17 +188,35 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
                     f"were labeled in this run; the rest stays pending: {exc}",
                     allow_retries=False,
                 ) from exc
-            _store(
-                warehouse, context, day, alias, audience, batch, result, config.relabel, settings.max_failures
+            calls, members = _ledger(
+                result.attempts, batch_id, context.run.run_id, alias, spec, audience_key, day, batch
             )
-            totals.add(result, len(batch))
-        totals.pending_left += max(0, pending.height - sum(len(b) for b in batches))
+            _store(
+                warehouse,
+                context,
+                day,
+                alias,
+                audience,
+                batch,
+                result,
+                config.relabel,
+                settings.max_failures,
+                calls,
+                members,
+            )
+            spent = float(calls["cost_usd"].sum() or 0.0)
+            allowance.spent(spent)
+            totals.add(result, len(batch), spent, calls.height)
+            sent_here += len(batch)
+        totals.pending_left += max(0, pending.height - sent_here)
 
     return dg.MaterializeResult(
         metadata={
             **totals.metadata(warehouse, day, alias, spec.litellm_model, context),
             **_cascade_metadata(warehouse, day, route, settings, sources),
             **breaker.metadata(),
+            "budget": dg.MetadataValue.json(allowance.figures()),
+            "budget_stop": dg.MetadataValue.text(totals.stop or "none: no cap was reached"),
         }
     )
 
@@ -163,6 +246,19 @@ def _batches(pending: pl.DataFrame, size: int) -> list[list[tuple[dict, ProfileF
     return sorted(batches, key=lambda batch: -max(row["has"] or 0.0 for row, _ in batch))
 
 
+def _ledger(
+    attempts, batch_id: str, run_id: str, alias: str, spec, audience_key: str, day, batch
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch's ``model_calls`` rows (every attempt, costed) and ``model_call_profiles`` rows (who
+    shares that cost); both empty for a labeler that made no paid call (the local labeler)."""
+    platform = batch[0][0]["platform"]  # a batch holds one platform (``_batches``)
+    calls = model_calls_frame(
+        attempts, batch_id, run_id, alias, spec, audience_key, platform, day, len(batch)
+    )
+    sent = [(row["platform"], row["platform_id"]) for row, _ in batch] if calls.height else []
+    return calls, batch_profiles_frame(batch_id, alias, audience_key, day, sent)
+
+
 def _store(
     warehouse,
     context,
@@ -173,8 +269,11 @@ def _store(
     result: LabelBatchResult,
     relabel: bool,
     max_failures: int,
+    calls: pl.DataFrame,
+    members: pl.DataFrame,
 ) -> None:
-    """Write one batch's labels and failures, and dead-letter units that failed too often, atomically."""
+    """Write one batch's labels, failures and call attempts (the ledger), and dead-letter units that
+    failed too often, atomically."""
     now = datetime.now(UTC).replace(tzinfo=None)
     by_handle = {profile.handle.casefold(): row for row, profile in batch}
     share = 1 / len(batch)  # a call's tokens and cost are shared by every profile it carried
@@ -230,6 +329,8 @@ def _store(
     with warehouse.transaction() as tx:
         (tx.upsert if relabel else tx.append)("llm_labels", labels)
         tx.append("label_failures", failures)
+        tx.append(MODEL_CALLS.name, calls)
+        tx.append(MODEL_CALL_PROFILES.name, members)
         if failures.height:
             due = dead_letters_due(tx, alias, audience.key, max_failures, now)
             if due.height:
@@ -248,10 +349,13 @@ class _Totals:
 
     def __init__(self) -> None:
         self.batches = self.sent = self.labeled = self.failed = self.pending_left = 0
-        self.input_tokens = self.output_tokens = 0
-        self.cost = self.latency_ms = 0.0
+        self.input_tokens = self.output_tokens = self.call_attempts = 0
+        self.cost = self.latency_ms = self.ledger_cost = 0.0
+        self.stop: str | None = None
 
-    def add(self, result: LabelBatchResult, sent: int) -> None:
+    def add(self, result: LabelBatchResult, sent: int, ledger_cost: float, attempts: int) -> None:
+        self.ledger_cost += ledger_cost
+        self.call_attempts += attempts
         self.batches += 1
         self.sent += sent
         self.labeled += len(result.labels)
@@ -277,6 +381,9 @@ class _Totals:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": round(self.cost, 6),
+            # Every attempt of every batch (failed, invalid, retried included): the model_calls ledger.
+            "call_attempts": self.call_attempts,
+            "cost_usd_all_attempts": round(self.ledger_cost, 6),
             "mean_batch_latency_ms": round(self.latency_ms / self.batches, 1) if self.batches else 0.0,
             "label_distribution": counts_table(labels, "label") if labels.height else "no labels",
             "agreement_with_other_models": _agreement(warehouse, day, alias),

@@ -17,11 +17,19 @@ This step is never retried (no ``RetryPolicy``): the HTTP client is the one laye
 retries a platform call. It fails (``dg.Failure``, not retryable) only when keywords were
 searched and not one page came back; otherwise it succeeds and reports the failures in its
 metadata, so the day's derived assets still run on what was fetched.
+
+Budgets (``config/budgets.yaml``, docs/operations.md "Budgets and the cost ledger"): before each
+page the run checks that the page's requests fit every cap of the platform (per run, per day,
+the plan's monthly quota, in requests and in dollars), and the HTTP client asks the same
+allowance before every attempt, retries included, so a run never sends one request past a cap.
+At a cap the run stops cleanly: every page fetched is kept, one ``budget_stops`` row records the
+cap, the figures and the keywords left, and the next run searches those keywords first. Every
+attempt in ``api_calls`` is priced (``cost_usd``, the platform's ``price_per_request_usd``).
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
@@ -37,6 +45,16 @@ from scout_assets.breakers import platform_breaker
 from scout_assets.config_files import ConfigFiles
 from scout_assets.domain.keyword_state import SearchTarget, cursors_seen, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
+from scout_assets.spend.budgets import BudgetsResource
+from scout_assets.spend.enforce import (
+    BudgetRefusedError,
+    PlatformAllowance,
+    Refusal,
+    record_caps,
+    record_stop,
+    resume_targets,
+)
+from scout_assets.spend.usage import utc_naive
 from scout_contract.tables import API_CALLS, RAW_SEARCHES, polars_schema
 
 REPEATING_CURSOR = "repeating_cursor"
@@ -69,6 +87,7 @@ def raw_searches(
     bluesky: BlueskySearch,
     archive: RawArchive,
     config_files: ConfigFiles,
+    budgets: BudgetsResource,
 ) -> dg.MaterializeResult:
     day, platform = partition_of(context)
     warehouse.ensure_schema()
@@ -88,6 +107,10 @@ def raw_searches(
     if not breaker.check().allowed:  # open: skip the platform (recorded) until the cool-down ends
         return breaker.skipped_result()
     client = breaker.guard(twitter if platform == "twitter" else bluesky)  # asks it before each page
+    spend_caps = budgets.load()
+    started_at = utc_naive(datetime.now(UTC))
+    record_caps(warehouse, spend_caps, "platform", platform, started_at.date(), started_at)
+    allowance = PlatformAllowance.for_run(warehouse, spend_caps, platform, started_at)
     ledger = stored_pages(warehouse, platform, until=None)
     states = keyword_states(
         config_files.keyword_entries(),
@@ -95,8 +118,12 @@ def raw_searches(
         ledger,
         stored_feedback(warehouse, platform, until=day + timedelta(days=1)),
     )
-    targets = select_targets(states, config.keywords_per_run)
-    outcome = _search(client, targets, config.pages_per_keyword, cursors_seen(ledger), context.log)
+    targets, resumed = resume_targets(
+        warehouse, platform, states, select_targets(states, config.keywords_per_run), config.keywords_per_run
+    )
+    if resumed:
+        context.log.info(f"resuming after a budget stop: {len(resumed)} keyword(s) first: {resumed}")
+    outcome = _search(client, targets, config.pages_per_keyword, cursors_seen(ledger), context.log, allowance)
     pages, calls, errors = outcome.pages, outcome.calls, outcome.errors
 
     # The archive copy goes first: a page is in the warehouse only once it is also archived
@@ -115,7 +142,10 @@ def raw_searches(
             )
     with warehouse.transaction() as tx:
         added_pages = tx.append("raw_searches", _pages_frame(pages, day))
-        tx.append("api_calls", _calls_frame(calls, day))
+        tx.append("api_calls", _calls_frame(calls, day, allowance.price))
+    stop_text = None
+    if outcome.stop is not None:
+        stop_text = _record_stop(warehouse, context, platform, day, outcome, config.pages_per_keyword)
 
     returned = sum(page.result_count for _, page in pages)
     exhausted = sum(1 for _, page in pages if page.cursor_out is None)
@@ -127,11 +157,15 @@ def raw_searches(
         "pages_fetched": len(pages),
         "profiles_returned": returned,
         "api_calls": len(calls),
+        "api_cost_usd": round(len(calls) * allowance.price, 6),
         "api_errors": sum(1 for call in calls if call.error),
         "search_failures": len(errors),
         "failures_by_kind": dg.MetadataValue.json(outcome.failures_by_kind()),
         "sandbox": client.uses_sandbox,
         **breaker.metadata(),  # the platform's circuit breaker after this run
+        "budget": dg.MetadataValue.json(allowance.figures()),  # spend against each cap, this run included
+        "budget_stop": dg.MetadataValue.text(stop_text or "none: no cap was reached"),
+        "keywords_resumed": dg.MetadataValue.json(resumed),
     }
     if errors and not pages:
         # Nothing came back: fail visibly, but never retried (the client already spent its
@@ -155,6 +189,11 @@ class SearchOutcome:
     kinds: list[str] = field(
         default_factory=list
     )  # per error: its ErrorKind value, "repeating_cursor", or a class name
+    # A budget stop: the cap refused, and the targets left (the first one maybe partly paged).
+    stop: Refusal | None = None
+    left: list[SearchTarget] = field(default_factory=list)
+    pages_done_of_first_left: int = 0
+    stopped_before: str = "the next page"  # or "a retry" (the HTTP client's gate refused an attempt)
 
     def failures_by_kind(self) -> dict[str, int]:
         return {kind: self.kinds.count(kind) for kind in sorted(set(self.kinds))}
@@ -166,22 +205,54 @@ def _search(
     pages_per_keyword: int,
     seen: Mapping[str, frozenset[str]],
     log,
+    allowance: PlatformAllowance,
 ) -> SearchOutcome:
     """Fetch up to ``pages_per_keyword`` pages per target, numbered; a failure costs one keyword.
 
     ``seen`` holds each keyword's cursors already in the ledger (``cursors_seen``). Whatever
     the kind of failure, the next keyword is tried: the client has already spent its retries on
-    this one, and nothing here retries again.
+    this one, and nothing here retries again. A budget cap ends the search: before a page whose
+    requests would pass it, or at an attempt the HTTP client's ``call_gate`` refused.
     """
+    http = client.http
+    http.call_gate = allowance.gate  # asked before every attempt, retries included
+    try:
+        return _search_within(client, targets, pages_per_keyword, seen, log, allowance)
+    finally:
+        http.call_gate = None
+
+
+def _search_within(
+    client: TwitterSearch | BlueskySearch,
+    targets: list[SearchTarget],
+    pages_per_keyword: int,
+    seen: Mapping[str, frozenset[str]],
+    log,
+    allowance: PlatformAllowance,
+) -> SearchOutcome:
     outcome = SearchOutcome()
-    for target in targets:
+    for index, target in enumerate(targets):
         known = set(seen.get(target.keyword, frozenset()))
         cursor, page_no = target.cursor, target.page
         if cursor is not None:
             known.add(cursor)
-        for _ in range(pages_per_keyword):
+        for done in range(pages_per_keyword):
+            refused = allowance.refusal(client.requests_per_page)
+            if refused is not None:  # the page's requests would pass a cap: stop before it
+                outcome.stop = refused
+                outcome.left = [SearchTarget(target.keyword, cursor, page_no), *targets[index + 1 :]]
+                outcome.pages_done_of_first_left = done
+                return outcome
             try:
                 page = client.search(target.keyword, cursor)
+            except BudgetRefusedError as exc:  # a retry would have passed a cap: the page is lost
+                outcome.calls.extend(exc.calls)
+                outcome.stop = exc.refusal
+                outcome.stopped_before = f"a retry of {target.keyword!r} page {page_no}"
+                outcome.left = [SearchTarget(target.keyword, cursor, page_no), *targets[index + 1 :]]
+                outcome.pages_done_of_first_left = done
+                log.warning(str(exc))
+                return outcome
             except PlatformError as exc:  # every failure of the HTTP stack arrives typed, with its calls
                 outcome.calls.extend(exc.calls)
                 outcome.errors.append(str(exc))
@@ -236,7 +307,43 @@ def _pages_frame(pages: Iterable[tuple[int, SearchPage]], day: date) -> pl.DataF
     return pl.DataFrame(rows, schema=polars_schema(RAW_SEARCHES.columns))
 
 
-def _calls_frame(calls: Iterable[CallRecord], day: date) -> pl.DataFrame:
+def _record_stop(
+    warehouse: Warehouse,
+    context: dg.AssetExecutionContext,
+    platform: str,
+    day: date,
+    outcome: SearchOutcome,
+    pages_per_keyword: int,
+) -> str:
+    """Record the run's budget stop (``budget_stops``) and say what was left undone."""
+    assert outcome.stop is not None
+    left = outcome.left
+    pages_left = pages_per_keyword * len(left) - outcome.pages_done_of_first_left
+    keywords = [target.keyword for target in left]
+    first = left[0] if left else None
+    where = f"; next: {first.keyword!r} page {first.page}" if first is not None else ""
+    not_done = (
+        f"{platform}: {len(keywords)} keyword(s) not searched to plan, {pages_left} page(s) left"
+        f"{where}: {', '.join(repr(k) for k in keywords[:20])}{' ...' if len(keywords) > 20 else ''}"
+    )
+    text = f"{outcome.stop.describe(outcome.stopped_before)}; {not_done}"
+    context.log.warning(f"budget stop: {text}")
+    record_stop(
+        warehouse,
+        run_id=context.run.run_id,
+        scope="platform",
+        name=platform,
+        day=day,
+        refusal=outcome.stop,
+        not_done=not_done,
+        left_count=pages_left,
+        left_keywords=keywords,
+        now=utc_naive(datetime.now(UTC)),
+    )
+    return text
+
+
+def _calls_frame(calls: Iterable[CallRecord], day: date, price: float) -> pl.DataFrame:
     rows = [
         {
             "call_id": call.call_id,
@@ -253,6 +360,8 @@ def _calls_frame(calls: Iterable[CallRecord], day: date) -> pl.DataFrame:
             "called_at": call.called_at,
             "partition_date": day,
             "error_kind": call.error_kind,
+            # Every attempt sent is billed by a paid plan, whatever its status (budgets.yaml).
+            "cost_usd": price,
         }
         for call in calls
     ]

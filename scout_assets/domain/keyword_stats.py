@@ -15,8 +15,10 @@ Definitions (docs/keywords.md):
   as ``labels_true`` / ``labels_false`` only when it is *backed*: a review, a validated model or
   at least two models cast it. Every other verdict (null, or resting on one unvalidated model)
   counts as ``labels_null``, so one unvalidated model can never make a keyword invalid;
-- cost: API calls x the platform's price per call, plus the cost of every label of those
-  profiles.
+- cost: the priced API calls (``api_calls.cost_usd``; a call stored before prices were recorded
+  at the platform's ``api_cost_per_call_usd``), plus what LLM calls cost those profiles, every
+  attempt counted (each batch's attempts shared by the profiles it carried:
+  ``scout_assets/spend/ledger.py`` ``PROFILE_COST_SQL``).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ KEY = ["platform", "keyword"]
 def daily_stats(
     *,
     pages: pl.DataFrame,  # platform, keyword, result_count   (raw_searches of the day)
-    calls: pl.DataFrame,  # platform, keyword, error          (api_calls of the day)
+    calls: pl.DataFrame,  # platform, keyword, error[, cost_usd] (api_calls of the day)
     sightings: pl.DataFrame,  # platform, platform_id, keyword (profile_sightings of the day)
     first_seen: pl.DataFrame,  # platform, platform_id, first_day (earliest snapshot day)
     scores: pl.DataFrame,  # platform, platform_id, has, is_queued (has_scores of the day)
-    labels: pl.DataFrame,  # platform, platform_id, cost_usd             (every label: the cost)
+    labels: pl.DataFrame,  # platform, platform_id, cost_usd  (LLM cost per profile: the ledger)
     verdicts: pl.DataFrame,  # platform, platform_id, label, verdict_backed (consensus.account_verdicts)
     day,
     rules: KeywordRules,
@@ -44,9 +46,13 @@ def daily_stats(
         pl.len().cast(pl.Int64).alias("searches"),
         pl.col("result_count").sum().cast(pl.Int64).alias("profiles_returned"),
     )
+    if "cost_usd" not in calls.columns:
+        calls = calls.with_columns(pl.lit(None, pl.Float64).alias("cost_usd"))
     call_stats = calls.group_by(KEY).agg(
         pl.len().cast(pl.Int64).alias("api_calls"),
         pl.col("error").is_not_null().sum().cast(pl.Int64).alias("api_errors"),
+        pl.col("cost_usd").sum().cast(pl.Float64).alias("priced_usd"),
+        pl.col("cost_usd").is_null().sum().cast(pl.Int64).alias("unpriced_calls"),
     )
     backed = pl.col("verdict_backed").fill_null(False)
     verdict_per_profile = verdicts.group_by(["platform", "platform_id"]).agg(
@@ -106,7 +112,10 @@ def daily_stats(
             pl.col("label_cost_usd").fill_null(0.0),
         )
         .with_columns(
-            (pl.col("api_calls") * pl.col("price").fill_null(0.0)).alias("api_cost_usd"),
+            (
+                pl.col("priced_usd").fill_null(0.0)
+                + pl.col("unpriced_calls").fill_null(0) * pl.col("price").fill_null(0.0)
+            ).alias("api_cost_usd"),
             pl.when(pl.col("profiles_returned") > 0)
             .then(1 - pl.col("unique_profiles") / pl.col("profiles_returned"))
             .alias("duplicate_rate"),

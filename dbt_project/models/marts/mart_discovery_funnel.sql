@@ -6,6 +6,11 @@
 -- arrives days later still counts for the day the account was discovered. So an incremental
 -- run recomputes the days of its window plus the discovery days of every account labeled in
 -- the window, and `unique_key` replaces exactly those rows.
+-- Cost of the day: every priced API request of the day's searches (api_calls.cost_usd) plus
+-- every LLM call attempt for the day's queue, whatever its outcome (int_llm_profile_costs);
+-- divided by the cohort's new profiles, true labels and reviewer-confirmed true labels (an
+-- account whose latest review, for any audience, is true). Reviews given in the window
+-- recompute their accounts' discovery days too.
 {{
     config(
         materialized='incremental',
@@ -30,6 +35,15 @@ affected as (
     inner join {{ ref('stg_profiles') }} as profiles
         on profiles.platform = labels.platform and profiles.platform_id = labels.platform_id
     where {{ in_partition_window('labels.partition_date') }}
+    union
+    select partition_date as day, platform from {{ ref('int_llm_profile_costs') }}
+    where {{ in_partition_window('partition_date') }}
+    union
+    select profiles.first_partition_date as day, profiles.platform
+    from {{ ref('stg_reviews') }} as reviews
+    inner join {{ ref('stg_profiles') }} as profiles
+        on profiles.platform = reviews.platform and profiles.platform_id = reviews.platform_id
+    where {{ in_partition_window('cast(reviews.reviewed_at as date)') }}
 ),
 {% endif %}
 
@@ -63,6 +77,30 @@ new_accounts as (
     {% endif %}
 ),
 
+api_cost as (
+    select calls.partition_date as day, calls.platform, sum(coalesce(calls.cost_usd, 0)) as api_cost_usd
+    from {{ ref('stg_api_calls') }} as calls
+    {% if is_incremental() %}
+    inner join affected on affected.day = calls.partition_date and affected.platform = calls.platform
+    {% endif %}
+    group by calls.partition_date, calls.platform
+),
+
+llm_cost as (
+    select costs.partition_date as day, costs.platform, sum(costs.cost_usd) as llm_cost_usd
+    from {{ ref('int_llm_profile_costs') }} as costs
+    {% if is_incremental() %}
+    inner join affected on affected.day = costs.partition_date and affected.platform = costs.platform
+    {% endif %}
+    group by costs.partition_date, costs.platform
+),
+
+confirmed as (
+    -- Accounts whose latest review, for some audience, is true.
+    select distinct platform, platform_id from {{ ref('stg_reviews') }}
+    where verdict = 'match' and platform_id is not null
+),
+
 label_outcomes as (
     -- Any model, any audience, any day: was the account labeled, and did anyone say match?
     select platform, platform_id, max(case when verdict = 'match' then 1 else 0 end) as has_match
@@ -76,7 +114,8 @@ cohort_members as (
         new_accounts.platform,
         coalesce(scores.is_queued, false) as is_queued,
         label_outcomes.platform_id is not null as is_labeled,
-        coalesce(label_outcomes.has_match, 0) = 1 as is_match
+        coalesce(label_outcomes.has_match, 0) = 1 as is_match,
+        confirmed.platform_id is not null as is_confirmed
     from new_accounts
     -- The score of the discovery day: the one that decided whether the account was queued.
     left join {{ ref('stg_has_scores') }} as scores
@@ -86,6 +125,9 @@ cohort_members as (
     left join label_outcomes
         on label_outcomes.platform = new_accounts.platform
         and label_outcomes.platform_id = new_accounts.platform_id
+    left join confirmed
+        on confirmed.platform = new_accounts.platform
+        and confirmed.platform_id = new_accounts.platform_id
 ),
 
 cohort as (
@@ -95,7 +137,8 @@ cohort as (
         count(*) as new_profiles,
         {{ count_where('is_queued') }} as new_above_threshold,
         {{ count_where('is_queued and is_labeled') }} as new_labeled,
-        {{ count_where('is_queued and is_match') }} as new_true
+        {{ count_where('is_queued and is_match') }} as new_true,
+        {{ count_where('is_confirmed') }} as new_confirmed_true
     from cohort_members
     group by day, platform
 ),
@@ -104,6 +147,8 @@ spine as (
     select day, platform from pages
     union select day, platform from seen
     union select day, platform from cohort
+    union select day, platform from api_cost
+    union select day, platform from llm_cost
 ),
 
 final as (
@@ -118,11 +163,23 @@ final as (
         coalesce(cohort.new_labeled, 0) as new_labeled,
         coalesce(cohort.new_true, 0) as new_true,
         {{ safe_ratio('cohort.new_profiles', 'pages.pages_searched') }} as new_per_page,
-        {{ safe_ratio('cohort.new_true', 'cohort.new_labeled') }} as true_rate
+        {{ safe_ratio('cohort.new_true', 'cohort.new_labeled') }} as true_rate,
+        coalesce(cohort.new_confirmed_true, 0) as new_confirmed_true,
+        coalesce(api_cost.api_cost_usd, 0) as api_cost_usd,
+        coalesce(llm_cost.llm_cost_usd, 0) as llm_cost_usd,
+        coalesce(api_cost.api_cost_usd, 0) + coalesce(llm_cost.llm_cost_usd, 0) as cost_usd,
+        {{ safe_ratio('coalesce(api_cost.api_cost_usd, 0) + coalesce(llm_cost.llm_cost_usd, 0)', 'cohort.new_profiles') }}
+            as cost_per_new_profile,
+        {{ safe_ratio('coalesce(api_cost.api_cost_usd, 0) + coalesce(llm_cost.llm_cost_usd, 0)', 'cohort.new_true') }}
+            as cost_per_true_label,
+        {{ safe_ratio('coalesce(api_cost.api_cost_usd, 0) + coalesce(llm_cost.llm_cost_usd, 0)', 'cohort.new_confirmed_true') }}
+            as cost_per_confirmed_true_label
     from spine
     left join pages on pages.day = spine.day and pages.platform = spine.platform
     left join seen on seen.day = spine.day and seen.platform = spine.platform
     left join cohort on cohort.day = spine.day and cohort.platform = spine.platform
+    left join api_cost on api_cost.day = spine.day and api_cost.platform = spine.platform
+    left join llm_cost on llm_cost.day = spine.day and llm_cost.platform = spine.platform
 )
 
 select * from final

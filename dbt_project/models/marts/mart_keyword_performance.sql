@@ -3,6 +3,10 @@
 -- The counts and costs come from keyword_stats (the Python asset that attributes API and
 -- labeling cost to keywords); this mart adds the ratios, the day's keyword state and a trend
 -- that looks back 14 days in the source, so an incremental run needs only its window.
+-- Costs include everything: keyword_stats prices every API request (api_calls.cost_usd) and
+-- shares every LLM call attempt, failed and malformed ones included, among the profiles it
+-- carried (the model-call ledger); cost per reviewer-confirmed true label divides by the day's
+-- accounts of the keyword whose latest review (any audience) is true, as of this build.
 {{
     config(
         materialized='incremental',
@@ -43,6 +47,19 @@ trend_windows as (
     group by stats.platform, stats.keyword, stats.day
 ),
 
+confirmed as (
+    select sightings.platform, sightings.keyword, sightings.partition_date as day,
+           count(distinct sightings.platform_id) as labels_confirmed_true
+    from {{ ref('stg_profile_sightings') }} as sightings
+    inner join (
+        select distinct platform, platform_id from {{ ref('stg_reviews') }}
+        where verdict = 'match' and platform_id is not null
+    ) as reviewed
+        on reviewed.platform = sightings.platform and reviewed.platform_id = sightings.platform_id
+    {% if is_incremental() %}where {{ in_partition_window('sightings.partition_date') }}{% endif %}
+    group by sightings.platform, sightings.keyword, sightings.partition_date
+),
+
 state as (
     select platform, keyword, partition_date as day, tags, enabled, pages_searched
     from {{ ref('stg_keywords') }}
@@ -75,6 +92,8 @@ final as (
         stats.cost_usd,
         {{ safe_ratio('stats.cost_usd', 'stats.new_profiles') }} as cost_per_new_profile,
         {{ safe_ratio('stats.cost_usd', 'stats.labels_true') }} as cost_per_true_label,
+        coalesce(confirmed.labels_confirmed_true, 0) as labels_confirmed_true,
+        {{ safe_ratio('stats.cost_usd', 'confirmed.labels_confirmed_true') }} as cost_per_confirmed_true_label,
         stats.still_valid,
         stats.exhausted,
         stats.state_reason,
@@ -99,6 +118,10 @@ final as (
         on state.platform = stats.platform
         and state.keyword = stats.keyword
         and state.day = stats.day
+    left join confirmed
+        on confirmed.platform = stats.platform
+        and confirmed.keyword = stats.keyword
+        and confirmed.day = stats.day
 )
 
 select * from final

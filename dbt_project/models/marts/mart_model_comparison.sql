@@ -3,6 +3,9 @@
 -- A model is also compared with itself (agreement 1), so every model has a row and the rows
 -- form the full agreement matrix. Rebuilt whole on every run: agreement is a property of
 -- all labels so far, not of one day.
+-- Cost is the model-call ledger's (int_llm_profile_costs): every call attempt, the failed,
+-- malformed, retried and dead-lettered ones included, so cost per label, per true label and per
+-- reviewer-confirmed true label (a true label whose account's latest review is true) count them.
 {{ config(materialized='table') }}
 
 with labels as (
@@ -17,10 +20,38 @@ per_model as (
         count(*) as labels,
         {{ count_where("verdict = 'match'") }} as labels_true,
         {{ count_where("verdict = 'no_match'") }} as labels_false,
-        {{ count_where("verdict = 'uncertain'") }} as labels_uncertain,
-        sum(cost_usd) as cost_usd
+        {{ count_where("verdict = 'uncertain'") }} as labels_uncertain
     from labels
     group by audience, model
+),
+
+costs as (
+    select audience, model, sum(cost_usd) as cost_usd
+    from {{ ref('int_llm_profile_costs') }}
+    group by audience, model
+),
+
+attempts as (
+    select
+        audience,
+        model,
+        count(*) as call_attempts,
+        {{ count_where('is_wasted') }} as wasted_call_attempts,
+        sum(case when is_wasted then cost_usd else 0 end) as wasted_cost_usd
+    from {{ ref('stg_model_calls') }}
+    group by audience, model
+),
+
+confirmed as (
+    -- True labels whose account's latest review (same audience) is true as well.
+    select labels.audience, labels.model, count(*) as labels_confirmed_true
+    from labels
+    inner join {{ ref('stg_reviews') }} as reviews
+        on reviews.audience = labels.audience
+        and reviews.platform = labels.platform
+        and reviews.platform_id = labels.platform_id
+    where labels.verdict = 'match' and reviews.verdict = 'match'
+    group by labels.audience, labels.model
 ),
 
 failures as (
@@ -91,9 +122,14 @@ final as (
         {{ safe_ratio('per_model.labels_true', 'per_model.labels') }} as true_share,
         coalesce(failures.label_failures, 0) as label_failures,
         coalesce(dead.dead_letters, 0) as dead_letters,
-        per_model.cost_usd,
-        {{ safe_ratio('per_model.cost_usd', 'per_model.labels') }} as cost_per_label,
-        {{ safe_ratio('per_model.cost_usd', 'per_model.labels_true') }} as cost_per_true_label,
+        coalesce(attempts.call_attempts, 0) as call_attempts,
+        coalesce(attempts.wasted_call_attempts, 0) as wasted_call_attempts,
+        coalesce(attempts.wasted_cost_usd, 0) as wasted_cost_usd,
+        coalesce(confirmed.labels_confirmed_true, 0) as labels_confirmed_true,
+        coalesce(costs.cost_usd, 0) as cost_usd,
+        {{ safe_ratio('coalesce(costs.cost_usd, 0)', 'per_model.labels') }} as cost_per_label,
+        {{ safe_ratio('coalesce(costs.cost_usd, 0)', 'per_model.labels_true') }} as cost_per_true_label,
+        {{ safe_ratio('coalesce(costs.cost_usd, 0)', 'confirmed.labels_confirmed_true') }} as cost_per_confirmed_true_label,
         reference.shared_profiles as shared_with_reference,
         reference.agreement_rate as agreement_with_reference
     from with_rates
@@ -103,6 +139,12 @@ final as (
         on failures.audience = with_rates.audience and failures.model = with_rates.model
     left join dead
         on dead.audience = with_rates.audience and dead.model = with_rates.model
+    left join costs
+        on costs.audience = with_rates.audience and costs.model = with_rates.model
+    left join attempts
+        on attempts.audience = with_rates.audience and attempts.model = with_rates.model
+    left join confirmed
+        on confirmed.audience = with_rates.audience and confirmed.model = with_rates.model
     left join reference
         on reference.audience = with_rates.audience and reference.model = with_rates.model
 )

@@ -1,6 +1,7 @@
 -- One row per day x platform: how the machinery behaved. API calls, errors, retries and
 -- latency come from the api_calls ledger; labeling failures and dead letters from the labeling
--- tables; cost is API cost (keyword_stats) plus labeling cost (llm_labels).
+-- tables; cost is API cost (keyword_stats) plus labeling cost: every LLM call attempt for the
+-- day's queue, whatever its outcome (int_llm_profile_costs, the model-call ledger).
 -- Incremental: a run recomputes exactly the days of its partition window, and every input is
 -- keyed by that same day, so rows outside the window never change.
 {{
@@ -47,9 +48,15 @@ labels as (
         partition_date as day,
         platform,
         count(*) as labels_written,
-        sum(cost_usd) as label_cost_usd,
         avg(latency_ms) as label_latency_avg_ms
     from {{ ref('stg_llm_labels') }}
+    {% if is_incremental() %}where {{ in_partition_window('partition_date') }}{% endif %}
+    group by partition_date, platform
+),
+
+llm_cost as (
+    select partition_date as day, platform, sum(cost_usd) as label_cost_usd
+    from {{ ref('int_llm_profile_costs') }}
     {% if is_incremental() %}where {{ in_partition_window('partition_date') }}{% endif %}
     group by partition_date, platform
 ),
@@ -82,6 +89,7 @@ spine as (
     union select day, platform from failures
     union select day, platform from dead
     union select day, platform from api_cost
+    union select day, platform from llm_cost
 ),
 
 final as (
@@ -104,8 +112,8 @@ final as (
         coalesce(failures.label_failures, 0) as label_failures,
         coalesce(dead.dead_letters, 0) as dead_letters,
         coalesce(api_cost.api_cost_usd, 0) as api_cost_usd,
-        coalesce(labels.label_cost_usd, 0) as label_cost_usd,
-        coalesce(api_cost.api_cost_usd, 0) + coalesce(labels.label_cost_usd, 0) as cost_usd
+        coalesce(llm_cost.label_cost_usd, 0) as label_cost_usd,
+        coalesce(api_cost.api_cost_usd, 0) + coalesce(llm_cost.label_cost_usd, 0) as cost_usd
     from spine
     left join call_stats on call_stats.day = spine.day and call_stats.platform = spine.platform
     left join pages on pages.day = spine.day and pages.platform = spine.platform
@@ -113,6 +121,7 @@ final as (
     left join failures on failures.day = spine.day and failures.platform = spine.platform
     left join dead on dead.day = spine.day and dead.platform = spine.platform
     left join api_cost on api_cost.day = spine.day and api_cost.platform = spine.platform
+    left join llm_cost on llm_cost.day = spine.day and llm_cost.platform = spine.platform
 )
 
 select * from final

@@ -19,6 +19,9 @@ renamed as (
         error,
         called_at,
         partition_date,
+        -- USD the attempt cost (budgets.yaml price_per_request_usd at call time); null only for
+        -- calls stored before prices were recorded.
+        cost_usd,
         (error is not null or status is null or status >= 400) as is_error,
         coalesce(attempt, 1) > 1 as is_retry,
         coalesce(status = 429, false) as is_rate_limited
