@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 
 from scout_assets.assets import dbt
+from scout_assets.assets.lead_exports import lead_export_partitions
 from scout_assets.partitions import (
     audience_partitions,
     daily_model_partitions,
@@ -84,6 +85,14 @@ labeler_fit_job = dg.define_asset_job(
     description="Fit the local labeler on the latest reviews of one audience version and store it.",
 )
 
+# One run = one day x audience version: write the leads no export carried yet (docs/leads.md "Exports").
+lead_exports_job = dg.define_asset_job(
+    name="scout_lead_exports",
+    selection=dg.AssetSelection.assets("lead_exports"),
+    partitions_def=lead_export_partitions,
+    description="Export one audience's new leads of the day to CSV, Parquet and JSON lines.",
+)
+
 ALL_JOBS = [
     scout_main_job,
     rederive_job,
@@ -93,4 +102,5 @@ ALL_JOBS = [
     dbt_marts_job,
     dbt_docs_job,
     labeler_fit_job,
+    lead_exports_job,
 ]

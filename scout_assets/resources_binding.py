@@ -37,6 +37,7 @@ from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
 from scout_assets.config_files import ConfigFiles
 from scout_assets.dbt_project import build_dbt_resource
+from scout_assets.lead_export_target import LeadExportTarget
 from scout_assets.spend.budgets import Budgets, BudgetsResource, load_budgets
 from scout_contract.settings import OFFLINE_SWITCHES, ScoutSettings
 
@@ -89,6 +90,9 @@ def build_resources(settings: ScoutSettings | None = None) -> dict[str, dg.Confi
         ),
         "archive": build_archive(settings),
         "config_files": ConfigFiles.from_settings(settings),
+        "lead_export_target": LeadExportTarget(
+            folder=str(settings.data_dir / "exports"), marts_schema=settings.marts_schema
+        ),
         "notifier": Notifier(webhook_url=_env(ScoutSettings.ENV_NAMES["alert_webhook_url"])),  # unset: off
         "budgets": BudgetsResource.from_settings(settings),  # SCOUT_BUDGET_* overrides of budgets.yaml
         "dbt": build_dbt_resource(settings.marts_schema),

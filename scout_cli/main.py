@@ -20,8 +20,10 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scout_cli.exclude import add_exclude_parser
 from scout_cli.label import add_label_parser
 from scout_cli.labeler import add_labeler_parser
+from scout_cli.lead import add_lead_parser
 from scout_cli.plan import (
     add_plan_parser,
     add_search_arguments,
@@ -157,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     add_plan_parser(sub)
     add_label_parser(sub)
     add_review_parser(sub)
+    add_lead_parser(sub)
     add_labeler_parser(sub)
+    add_exclude_parser(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 

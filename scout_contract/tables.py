@@ -735,3 +735,96 @@ RUN_PLANS = Table(
 )
 
 TABLES.update({RUN_PLANS.name: RUN_PLANS})
+
+
+# --- lead state and exports (scout_contract/leads.py, scout_cli/lead.py, docs/leads.md) -------
+
+LEAD_EVENTS = Table(
+    name="lead_events",
+    description=(
+        "One step of one account's outreach for one audience: the state it moved to (reviewed, contacted, "
+        "replied, converted, rejected), when, who set it and an optional note. Append-only: the latest "
+        "event is the current state (new when there is none); transitions are checked in "
+        "scout_contract/leads.py before a row is written."
+    ),
+    # source: "cli", "dashboard" or "api".
+    columns=(
+        ("event_id", "text"),
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("handle", "text"),
+        ("audience", "text"),
+        ("from_state", "text"),
+        ("state", "text"),
+        ("note", "text"),
+        ("set_by", "text"),
+        ("source", "text"),
+        ("set_at", "timestamp"),
+    ),
+    key=("event_id",),
+    indexes=(("audience", "platform", "platform_id"),),
+)
+
+LEAD_EXPORTS = Table(
+    name="lead_exports",
+    description=(
+        "One lead written by the lead_exports asset for one audience, with the day partition that first "
+        "exported it. Append-only: a lead in this ledger is never exported again for that audience, and "
+        "re-materializing the same day rewrites exactly the leads recorded for it."
+    ),
+    columns=(
+        ("audience", "text"),
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("export_date", "date"),
+        ("exported_at", "timestamp"),
+    ),
+    key=("audience", "platform", "platform_id"),
+    indexes=(("audience", "export_date"),),
+)
+
+TABLES.update({t.name: t for t in (LEAD_EVENTS, LEAD_EXPORTS)})
+
+
+# --- Exclusions (issue 12, do-not-contact): scout_contract/exclusions.py -------------------------
+
+EXCLUSION_EVENTS = Table(
+    name="exclusion_events",
+    description=(
+        "Append-only audit trail of do-not-contact entries: an 'add' event creates entry exclusion_id "
+        "(platform, kind account/handle/domain/org/bio_pattern, value), a later 'remove' event ends it; "
+        "each says why (reason), who (actor) and when (event_at)."
+    ),
+    columns=(
+        ("event_id", "text"),
+        ("exclusion_id", "text"),
+        ("action", "text"),
+        ("platform", "text"),
+        ("kind", "text"),
+        ("value", "text"),
+        ("reason", "text"),
+        ("actor", "text"),
+        ("event_at", "timestamp"),
+    ),
+    key=("event_id",),
+    indexes=(("exclusion_id",),),
+)
+
+EXCLUDED_ACCOUNTS = Table(
+    name="excluded_accounts",
+    description=(
+        "Accounts an active exclusion entry matches (one row per account x entry), per platform; "
+        "recomputed from exclusion_events and profiles whenever entries change and before labeling."
+    ),
+    columns=(
+        ("platform", "text"),
+        ("platform_id", "text"),
+        ("exclusion_id", "text"),
+        ("reason", "text"),
+        ("matched_at", "timestamp"),
+    ),
+    key=("platform", "platform_id", "exclusion_id"),
+    partition_columns=("platform",),
+)
+
+TABLES.update({t.name: t for t in (EXCLUSION_EVENTS, EXCLUDED_ACCOUNTS)})

@@ -13,6 +13,7 @@ from scout_assets.assets import (
     has_scores,
     keyword_stats,
     keywords,
+    lead_exports,
     llm_labels,
     local_labeler,
     profiles,
@@ -51,6 +52,7 @@ def build_definitions() -> dg.Definitions:
                 local_labeler,
                 keyword_stats,
                 dbt,
+                lead_exports,
             ]
         ),
         asset_checks=dg.load_asset_checks_from_modules([local_labeler]),

@@ -45,13 +45,20 @@ MARTS = (
     "mart_keyword_performance",
     "mart_model_agreement",
     "mart_model_comparison",
+    "mart_outreach_funnel",
     "mart_pipeline_health",
     "mart_plan_accuracy",
     "mart_review_queue",
     "mart_spend_vs_budget",
 )
 # The marts rebuilt whole on every run (not incremental).
-WHOLE_MARTS = ("mart_model_agreement", "mart_model_comparison", "mart_review_queue", "mart_spend_vs_budget")
+WHOLE_MARTS = (
+    "mart_model_agreement",
+    "mart_model_comparison",
+    "mart_outreach_funnel",
+    "mart_review_queue",
+    "mart_spend_vs_budget",
+)
 
 
 def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
@@ -297,6 +304,30 @@ def _review(
     }
 
 
+def _lead_event(
+    event_id: str,
+    platform_id: str,
+    from_state: str,
+    state: str,
+    set_at: datetime,
+    *,
+    note: str | None = None,
+    platform: str = "twitter",
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "platform": platform,
+        "platform_id": platform_id,
+        "audience": UX,
+        "from_state": from_state,
+        "state": state,
+        "note": note,
+        "set_by": "ana",
+        "source": "cli",
+        "set_at": set_at,
+    }
+
+
 def phase_one() -> dict[str, pl.DataFrame]:
     frames = _account_rows(PHASE_ONE_ACCOUNTS)
     frames["raw_searches"] = rows(
@@ -342,6 +373,12 @@ def phase_one() -> dict[str, pl.DataFrame]:
         _review("rv2", "b3", False, at(D2, 11)),
         _review("rv3", "b3", True, at(D2, 12), by_handle="IVY.bsky.social"),
         _review("rv4", "zed_unknown", True, at(D2, 13), by_handle="zed_unknown"),
+    )
+    # Lead state (scout_contract/leads.py): t1, reviewed true, contacted on D2; b3 rejected.
+    frames["lead_events"] = rows(
+        "lead_events",
+        _lead_event("le1", "t1", "reviewed", "contacted", at(D2, 14), note="DM'd"),
+        _lead_event("le2", "b3", "reviewed", "rejected", at(D2, 15), platform="bluesky"),
     )
     frames["label_failures"] = rows(
         "label_failures",
@@ -568,6 +605,11 @@ def phase_two() -> dict[str, pl.DataFrame]:
         "reviews",
         _review("rv5", "t5", False, at(D3, 10)),
         _review("rv6", "t3", True, at(D3, 11)),
+    )
+    # t1 replies on D3 (no label, sighting or score of t1 in D3's window: the run must still find
+    # the new state). Exclusions: tests/test_lead_exports.py.
+    frames["lead_events"] = rows(
+        "lead_events", _lead_event("le3", "t1", "contacted", "replied", at(D3, 9), note="keen")
     )
     frames["keywords"] = rows("keywords", _keyword_state("twitter", "user interviews", D3, 2, exhausted=True))
     frames["keyword_stats"] = rows(

@@ -95,6 +95,21 @@ def check_funnel(warehouse: Warehouse) -> None:
     assert close(funnel[(D1, "twitter")]["new_per_page"], 4 / 3)
 
 
+def check_outreach_funnel(warehouse: Warehouse) -> None:
+    """Cohorts by the day a search first found the account, as the first (full) build left them.
+
+    The mart is rebuilt whole by full builds only; exclusions in the funnel: tests/test_lead_exports.py.
+    """
+    funnel = read(warehouse, "mart_outreach_funnel", ("audience", "day"))
+    stages = ("leads", "reviewed", "contacted", "replied", "converted", "rejected", "excluded")
+    expected = {
+        (UX, D1): (3, 1, 1, 0, 0, 0, 0),  # t1 (reviewed, contacted), t2 and b1 (labeled only)
+        (UX, D2): (2, 1, 0, 0, 0, 1, 0),  # t5 (labeled only); b3 reviewed, then rejected
+        (THELAI, D1): (1, 0, 0, 0, 0, 0, 0),  # t1: its UX review and states are not THELAI's
+    }
+    assert {key: tuple(funnel[key][s] for s in stages) for key in funnel} == expected
+
+
 def check_pipeline_health(warehouse: Warehouse, build: DemoBuild) -> None:
     health = read(warehouse, "mart_pipeline_health", ("day", "platform"))
     d1 = health[(D1, "twitter")]
@@ -167,18 +182,31 @@ def check_leads(frame: pl.DataFrame, after_second_run: bool) -> None:
     b3 = leads[(UX, "b3")]
     assert (b3["verdict"], b3["verdict_source"], b3["consensus_verdict"]) == ("match", "review", "no_match")
     assert b3["reviewed_at"] == at(D2, 12) and b3["models_agreeing"] == 0 and b3["agreeing_models"] is None
-    # b1: two null votes; the null label has the largest weight.
-    b1 = leads[(UX, "b1")]
-    assert (b1["verdict"], b1["models_agreeing"], b1["verdict_backed"]) == ("uncertain", 2, True)
-    # b1 was labeled, seen and scored on D1 only: the second run recomputed it because the
+    # b3 was labeled, seen and scored on D2 only: the second run recomputed it because the
     # weights of UX moved (its weights_basis changed), not because of its window.
-    assert close(b1["weight_uncertain"], minilm + haiku)
     basis = (
         f"{HAIKU} 1/2, {GEMINI} 0/1, {MINILM} 1/3"
         if after_second_run
         else f"{HAIKU} 1/1, {GEMINI} 0/1, {MINILM} 1/2"
     )
-    assert b1["weights_basis"] == basis
+    assert b3["weights_basis"] == basis
+    # Lead state: the latest event, else reviewed when a person reviewed the account, else new.
+    # t1 replied in phase two: no label, sighting or score of t1 then, the changed event found it.
+    assert (t1["lead_state"], t1["lead_note"], t1["lead_state_by"], t1["lead_ever_contacted"]) == (
+        ("replied", "keen", "ana", True) if after_second_run else ("contacted", "DM'd", "ana", True)
+    )
+    assert t1["lead_state_at"] == (at(D3, 9) if after_second_run else at(D2, 14))
+    assert (b3["lead_state"], b3["lead_ever_contacted"]) == ("rejected", False)
+    assert (thelai["lead_state"], thelai["lead_state_at"]) == ("new", None)  # another audience
+    if after_second_run:
+        assert (leads[(UX, "t5")]["lead_state"], leads[(UX, "t5")]["lead_state_at"]) == (
+            "reviewed",
+            at(D3, 10),
+        )
+    # b1: two null votes; the null label has the largest weight.
+    b1 = leads[(UX, "b1")]
+    assert (b1["verdict"], b1["models_agreeing"], b1["verdict_backed"]) == ("uncertain", 2, True)
+    assert close(b1["weight_uncertain"], minilm + haiku) and b1["lead_state"] == "new"
     t2 = leads[(UX, "t2")]
     t5 = leads[(UX, "t5")]
     if after_second_run:
@@ -274,7 +302,9 @@ def check_python_consensus(warehouse: Warehouse) -> None:
     """The keyword_stats asset's verdicts (consensus.py over the tables) equal the leads mart's."""
     python = keyed(audience_verdicts(warehouse, (UX, THELAI)), ("audience", "platform", "platform_id"))
     mart = read(warehouse, "mart_audience_leads", ("audience", "platform", "platform_id"))
-    assert set(python) == set(mart)
+    # The mart leaves excluded accounts out (do-not-contact); the Python verdicts are not leads lists.
+    excluded = set(warehouse.read("select platform, platform_id from excluded_accounts").rows())
+    assert {key for key in python if key[1:] not in excluded} == set(mart)
     for key, row in mart.items():
         mine = python[key]
         for column in ("verdict", "verdict_source", "verdict_backed", "consensus_verdict", "models_labeled"):
@@ -347,6 +377,7 @@ def check_all(warehouse: Warehouse, build: DemoBuild) -> None:
     assert "OK created sql incremental model analytics.mart_discovery_funnel" in build.second_build.log
     check_leads(build.leads_after_first_run, after_second_run=False)
     check_funnel(warehouse)
+    check_outreach_funnel(warehouse)
     check_pipeline_health(warehouse, build)
     check_leads(warehouse.read("select * from analytics.mart_audience_leads"), after_second_run=True)
     check_model_comparison(warehouse)
@@ -494,5 +525,6 @@ def test_dagster_dbt_draws_the_edges_from_the_python_assets():
             "reviews",  # people write it (dashboard, `scout review import`)
             "local_labeler",  # labeler_fits
             "run_plans",  # `scout run` writes its plan before running
+            "lead_events",  # people write it (`scout lead set`, dashboard, API)
         )
     }

@@ -40,6 +40,7 @@ from resources.models.resource import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import LABELING_GROUP, LABELS_FRESHNESS, OWNERS, counts_table
 from scout_assets.breakers import provider_breaker
+from scout_assets.exclusions import refresh_excluded_accounts
 from scout_assets.labeling.cascade import cascade_day, choose_examples, review_examples, route_of
 from scout_assets.labeling.labeler_store import resolve_local_labeler
 from scout_assets.labeling.queue import Route, dead_letters_due, pending_units
@@ -126,6 +127,9 @@ def llm_labels(context: dg.AssetExecutionContext, config: LabelConfig) -> dg.Mat
     stop: Refusal | None = None
     k = settings.cascade.prompt_examples
     sources: dict[str, tuple[str, bool]] = {}
+    # Do-not-contact entries also cover accounts seen since they were added: match them now, so the
+    # queue (which anti-joins excluded_accounts) never hands an excluded account to a model.
+    refresh_excluded_accounts(warehouse)
     for audience_key in settings.audiences:
         if stop is not None:
             break

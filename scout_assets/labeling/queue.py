@@ -3,7 +3,8 @@
 A unit is pending for a model when its profile is in ``profiles_to_score`` for the day (so
 ``has_scores`` marked it ``is_queued``: no HAS test is repeated here), has a name and a bio
 (the predecessor never sent empty profiles), has no label from that model for that audience,
-is not in the dead-letter table (unless a person re-queued it), and the cascade routes it to
+is not in the dead-letter table (unless a person re-queued it), is not excluded (do-not-contact:
+its account is not in ``excluded_accounts``), and the cascade routes it to
 that model (docs/labeling.md, "The cascade"):
 
 - the local labeler gets every queued unit;
@@ -29,14 +30,18 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from scout_contract.exclusions import excluded_account_sql
+
 if TYPE_CHECKING:
     from resources.warehouse import Warehouse, WarehouseTransaction
 
-# Queue rows worth sending: a profile with a name and a bio. No parameter.
-QUEUED_FROM = """
+# Queue rows worth sending: a profile with a name and a bio, not excluded (do-not-contact:
+# scout_contract/exclusions.py). No parameter.
+QUEUED_FROM = f"""
 from profiles_to_score q
 join profiles p on p.platform = q.platform and p.platform_id = q.platform_id
 where p.bio is not null and p.bio <> '' and p.name is not null and p.name <> ''
+  and not {excluded_account_sql("q")}
 """
 
 # ... not dead-lettered for the model ($1) and audience ($2).

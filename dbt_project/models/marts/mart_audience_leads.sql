@@ -11,7 +11,13 @@
 --     partition day: a new review anywhere in time is found by comparing with the mart);
 --   - every account of an audience whose model weights changed (weights_basis, the
 --     agreements / reviewed of each model, differs from the one the mart holds): a new review
---     or a label of a reviewed account moves every consensus of that audience.
+--     or a label of a reviewed account moves every consensus of that audience;
+--   - every account whose latest lead event (stg_lead_events) is not the one the mart holds;
+--   - every account missing from the mart (e.g. its exclusion was removed).
+-- lead_state is the latest lead event's state, else reviewed when a person reviewed the account,
+-- else new (scout_contract/leads.py). Excluded accounts (stg_excluded_accounts, H8's do-not-contact
+-- entries) are never leads: left out of the select, and the post-hook deletes the rows of accounts
+-- excluded after they were written (an incremental run does not otherwise revisit them).
 -- Snapshots and scores are read only on incremental runs, so dbt needs the hints to order the models:
 -- depends_on: {{ ref('stg_profile_snapshots') }}
 -- depends_on: {{ ref('stg_has_scores') }}
@@ -21,6 +27,10 @@
         unique_key=['audience', 'platform', 'platform_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} where platform || ':' || platform_id in"
+            ~ " (select platform || ':' || platform_id from {{ ref('stg_excluded_accounts') }})",
+        ],
     )
 }}
 
@@ -68,6 +78,14 @@ touched_accounts as (
         and held.platform = reviews.platform
         and held.platform_id = reviews.platform_id
     where held.review_id is null or held.review_id <> reviews.review_id
+    union
+    select leads.platform, leads.platform_id
+    from {{ ref('stg_lead_events') }} as leads
+    left join {{ this }} as held
+        on held.audience = leads.audience
+        and held.platform = leads.platform
+        and held.platform_id = leads.platform_id
+    where held.lead_event_id is null or held.lead_event_id <> leads.event_id
 ),
 
 touched_audiences as (
@@ -94,6 +112,12 @@ selected as (
         where touched_accounts.platform = accounts.platform and touched_accounts.platform_id = accounts.platform_id
     )
     or accounts.audience in (select audience from touched_audiences)
+    or not exists (
+        select 1 from {{ this }} as held
+        where held.audience = accounts.audience
+        and held.platform = accounts.platform
+        and held.platform_id = accounts.platform_id
+    )
     {% endif %}
 ),
 
@@ -237,7 +261,18 @@ final as (
         profiles.keyword_count,
         judged.label_cost_usd,
         judged.first_labeled_at,
-        judged.last_labeled_at
+        judged.last_labeled_at,
+        case
+            when leads.event_id is not null then leads.state
+            when judged.review_id is not null then 'reviewed'
+            else 'new'
+        end as lead_state,
+        case when leads.event_id is not null then leads.set_at else judged.reviewed_at end as lead_state_at,
+        leads.note as lead_note,
+        leads.set_by as lead_state_by,
+        leads.event_id as lead_event_id,
+        coalesce(leads.ever_contacted, false) as lead_ever_contacted,
+        coalesce(leads.ever_replied, false) as lead_ever_replied
     from judged
     left join explained
         on explained.audience = judged.audience
@@ -247,6 +282,14 @@ final as (
         on profiles.platform = judged.platform and profiles.platform_id = judged.platform_id
     left join latest_scores
         on latest_scores.platform = judged.platform and latest_scores.platform_id = judged.platform_id
+    left join {{ ref('stg_lead_events') }} as leads
+        on leads.audience = judged.audience
+        and leads.platform = judged.platform
+        and leads.platform_id = judged.platform_id
+    where not exists (
+        select 1 from {{ ref('stg_excluded_accounts') }} as excluded
+        where excluded.platform = judged.platform and excluded.platform_id = judged.platform_id
+    )
 )
 
 select * from final

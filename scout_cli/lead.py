@@ -1,0 +1,189 @@
+"""``scout lead``: move a lead through the outreach and show where it stands.
+
+    scout lead set twitter HANDLE --audience thelai_customers.v3 --state contacted [--note TEXT] [--by NAME]
+    scout lead show twitter HANDLE --audience thelai_customers.v3
+
+The account is the one ``profiles`` knows by that handle (``@`` and case ignored; the one last seen
+with it) or by that platform id. ``set`` checks the move against the current state
+(scout_contract/leads.py: ``new → reviewed → contacted → replied | converted | rejected``) and appends
+one ``lead_events`` row; ``show`` prints the current state and every step. Exit codes: 0 done,
+1 warehouse failure, 2 bad input (unknown account or state, a move that is not allowed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from scout_contract.platforms import PLATFORMS
+
+if TYPE_CHECKING:
+    from resources.warehouse import Warehouse
+
+
+class LeadInputError(ValueError):
+    """Input ``scout lead`` cannot use; the message names it."""
+
+
+def add_lead_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``lead`` (set / show) on a subparsers object; dispatch on ``handler``."""
+    from scout_contract.leads import STATES
+
+    parser = subparsers.add_parser(
+        "lead", help="set or show a lead's outreach state", description=__doc__.split("\n\n")[0]
+    )
+    actions = parser.add_subparsers(dest="lead_command", required=True)
+    for name, helptext, handler in (
+        ("set", "move a lead to a new state", run_set),
+        ("show", "print a lead's current state and history", run_show),
+    ):
+        action = actions.add_parser(name, help=helptext)
+        action.add_argument("platform", choices=PLATFORMS)
+        action.add_argument("handle", help="the account's handle (with or without @) or platform id")
+        action.add_argument("--audience", required=True, help="audience key like thelai_customers.v3")
+        action.set_defaults(handler=handler)
+        if name == "set":
+            action.add_argument("--state", required=True, choices=STATES[1:], help="the state to move to")
+            action.add_argument("--note", help="an optional note kept with the step")
+            action.add_argument("--by", help="who set it (default: $SCOUT_REVIEWER, $USER)")
+    return parser
+
+
+def _settings():
+    import os
+
+    from scout_contract.settings import ScoutSettings
+
+    return ScoutSettings.from_environ(os.environ)
+
+
+def find_account(warehouse: Warehouse, platform: str, handle_or_id: str) -> tuple[str, str | None]:
+    """``(platform_id, handle)`` of the account ``profiles`` knows, else ``LeadInputError``."""
+    text = handle_or_id.strip().removeprefix("@")
+    if not text:
+        raise LeadInputError("handle: is empty")
+    frame = warehouse.read(
+        "select platform_id, handle from profiles where platform = $1 "
+        "and (lower(handle) = lower($2) or platform_id = $2) "
+        "order by case when platform_id = $2 then 0 else 1 end, last_seen_at desc nulls last, platform_id "
+        "limit 1",
+        [platform, text],
+    )
+    if frame.height == 0:
+        raise LeadInputError(
+            f"{platform} account {handle_or_id!r}: not found in profiles (no search found it)"
+        )
+    return frame["platform_id"][0], frame["handle"][0]
+
+
+def current_state(warehouse: Any, platform: str, platform_id: str, audience: str) -> dict[str, Any]:
+    """The current state row (state, state_at, note, set_by) of one lead; ``warehouse`` or a transaction."""
+    from scout_contract.leads import CURRENT_STATE_SQL
+
+    return warehouse.read(CURRENT_STATE_SQL, [platform, platform_id, audience]).row(0, named=True)
+
+
+def set_state(
+    warehouse: Warehouse,
+    *,
+    platform: str,
+    platform_id: str,
+    handle: str | None,
+    audience: str,
+    state: str,
+    note: str | None,
+    set_by: str,
+    source: str,
+) -> dict[str, Any]:
+    """Check the move against the current state and append it, in one transaction; return the event row.
+
+    ``LeadStateError`` (nothing written) when the move is not allowed.
+    """
+    import polars as pl
+
+    from scout_contract.leads import lead_event
+    from scout_contract.tables import LEAD_EVENTS, polars_schema
+
+    with warehouse.transaction() as tx:
+        current = current_state(tx, platform, platform_id, audience)["state"]
+        event = lead_event(
+            platform=platform,
+            platform_id=platform_id,
+            handle=handle,
+            audience=audience,
+            current=current,
+            state=state,
+            note=note,
+            set_by=set_by,
+            source=source,
+        )
+        tx.append("lead_events", pl.DataFrame([event.row()], schema=polars_schema(LEAD_EVENTS.columns)))
+    return event.row()
+
+
+def run_set(args: argparse.Namespace) -> int:
+    """``scout lead set``: 0 moved, 1 warehouse failure, 2 bad input or a move that is not allowed."""
+    from resources.warehouse import WarehouseError
+    from scout_assets.resources_binding import open_warehouse
+    from scout_contract.leads import SOURCE_CLI, LeadStateError
+    from scout_contract.settings import SettingsError
+
+    try:
+        settings = _settings()
+        by = (args.by or settings.reviewer or "unknown").strip() or "unknown"
+        warehouse = open_warehouse(settings)
+        warehouse.ensure_schema()
+        platform_id, handle = find_account(warehouse, args.platform, args.handle)
+        row = set_state(
+            warehouse,
+            platform=args.platform,
+            platform_id=platform_id,
+            handle=handle,
+            audience=args.audience,
+            state=args.state,
+            note=args.note,
+            set_by=by,
+            source=SOURCE_CLI,
+        )
+    except (LeadInputError, LeadStateError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseError as exc:
+        print(f"error: nothing was set: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"@{handle} ({args.platform}) for {row['audience']}: {row['from_state']} -> {row['state']} "
+        f"by {row['set_by']} at {row['set_at']:%Y-%m-%d %H:%M:%S} UTC"
+        + (f" · {row['note']}" if row["note"] else "")
+    )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """``scout lead show``: 0 shown, 1 warehouse failure, 2 an unknown account."""
+    from resources.warehouse import WarehouseError
+    from scout_assets.resources_binding import open_warehouse
+    from scout_contract.leads import LEAD_HISTORY_SQL
+    from scout_contract.settings import SettingsError
+
+    try:
+        warehouse = open_warehouse(_settings())
+        warehouse.ensure_schema()
+        platform_id, handle = find_account(warehouse, args.platform, args.handle)
+        state = current_state(warehouse, args.platform, platform_id, args.audience)
+        history = warehouse.read(LEAD_HISTORY_SQL, [args.platform, platform_id, args.audience])
+    except (LeadInputError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    since = "" if state["state_at"] is None else f" since {state['state_at']:%Y-%m-%d %H:%M:%S} UTC"
+    print(f"@{handle} ({args.platform}, id {platform_id}) for {args.audience}: {state['state']}{since}")
+    for event in history.iter_rows(named=True):
+        print(
+            f"  {event['set_at']:%Y-%m-%d %H:%M:%S}  {event['from_state']} -> {event['state']}  "
+            f"by {event['set_by']} ({event['source']})" + (f" · {event['note']}" if event["note"] else "")
+        )
+    return 0
