@@ -99,7 +99,7 @@ def _run(action) -> int:
 
 def run_add(args: argparse.Namespace) -> int:
     """``scout exclude add``: prints the new entry's id and how many known accounts it excludes now."""
-    from scout_assets.exclusions import add_exclusion
+    from scout_leads.exclusions import add_exclusion
 
     option = next(name for name in _KIND_OPTIONS if getattr(args, name) is not None)
 
@@ -119,7 +119,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     """``scout exclude remove``: the entry stops applying; its add and remove events stay."""
-    from scout_assets.exclusions import remove_exclusion
+    from scout_leads.exclusions import remove_exclusion
 
     def action() -> None:
         entry = remove_exclusion(_warehouse(), args.exclusion_id, args.reason, _actor(args.by))
@@ -130,7 +130,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     """``scout exclude list``: one tab-separated line per active entry."""
-    from scout_assets.exclusions import entries
+    from scout_leads.exclusions import entries
 
     def action() -> None:
         warehouse = _warehouse()

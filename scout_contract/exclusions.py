@@ -40,7 +40,7 @@ _DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _HANDLE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 # True for a (platform, platform_id) of the aliased row ``{alias}`` that an active entry excludes.
-# ``excluded_accounts`` is refreshed by ``scout_assets/exclusions.py`` (see that module).
+# ``excluded_accounts`` is refreshed by ``scout_leads/exclusions.py`` (see that module).
 EXCLUDED_ACCOUNT_SQL = """exists (
     select 1 from excluded_accounts x
     where x.platform = {alias}.platform and x.platform_id = {alias}.platform_id)"""

@@ -21,9 +21,9 @@ from resources.warehouse.errors import WarehouseError
 from scout_contract.audience import AudienceError, load_audiences
 from scout_contract.reviews import SOURCE_DASHBOARD, label_word, review_row, utc_now
 from scout_dashboard import formatting, review_queries, ui
-from scout_dashboard.queries import Query
-from scout_dashboard.reader import MartsUnavailable
 from scout_dashboard.targets import MartsTarget
+from scout_leads.reader import MartsUnavailable
+from scout_leads.sql import Query
 
 # Button label, verdict, key. "c" and "r" are reserved by Streamlit.
 VERDICTS: tuple[tuple[str, bool | None, str], ...] = (

@@ -15,14 +15,12 @@ from typing import Any
 
 import polars as pl
 
-from resources.warehouse.backend import open_backend
 from resources.warehouse.location import WarehouseLocation
-from resources.warehouse.schema_sync import sync_schema
-from resources.warehouse.transaction import WarehouseTransaction
+from resources.warehouse.operations import WarehouseClient
 from scout_contract.reviews import review_queue_sql
 from scout_contract.tables import REVIEWS, polars_schema
-from scout_dashboard.queries import Query, _schema
-from scout_dashboard.reader import MartReader
+from scout_leads.reader import MartReader
+from scout_leads.sql import Query, check_schema
 
 # How long a write waits for a DuckDB file another process (a Dagster run, dbt) is writing.
 WRITE_LOCK_WAIT_SECONDS = 15.0
@@ -32,19 +30,19 @@ QUEUE_PAGE = 20  # profiles fetched per rerun: the one shown and what comes afte
 def queue_audiences(schema: str) -> Query:
     """Audiences with a review queue, the longest queue first."""
     return Query(
-        f"select audience, count(*) as queued from {_schema(schema)}.mart_review_queue "
+        f"select audience, count(*) as queued from {check_schema(schema)}.mart_review_queue "
         "group by audience order by queued desc, audience"
     )
 
 
 def review_queue(schema: str, audience: str, skipped: Sequence[str] = (), limit: int = QUEUE_PAGE) -> Query:
     """The next profiles to review (not reviewed, not skipped), most valuable first."""
-    return Query(review_queue_sql(_schema(schema), limit, len(skipped)), (audience, *skipped))
+    return Query(review_queue_sql(check_schema(schema), limit, len(skipped)), (audience, *skipped))
 
 
 def queue_size(schema: str, audience: str, skipped: Sequence[str] = ()) -> Query:
     """How many profiles are left to review for ``audience`` (skipped ones not counted)."""
-    inner = review_queue_sql(_schema(schema), None, len(skipped))
+    inner = review_queue_sql(check_schema(schema), None, len(skipped))
     return Query(f"select count(*) as left_to_review from ({inner}) as queue", (audience, *skipped))
 
 
@@ -57,6 +55,11 @@ def model_labels(platform: str, platform_id: str, audience: str) -> Query:
     )
 
 
+def writer(location: WarehouseLocation) -> WarehouseClient:
+    """The warehouse for the dashboard's writes (reviews, lead states, exclusions): waits for a writer."""
+    return WarehouseClient(location, duckdb_lock_timeout_seconds=WRITE_LOCK_WAIT_SECONDS)
+
+
 def read_now(location: WarehouseLocation, query: Query) -> pl.DataFrame:
     """Run ``query`` without any cache (``MartsUnavailable`` says why it cannot be read)."""
     return MartReader(location).read(query)
@@ -64,14 +67,10 @@ def read_now(location: WarehouseLocation, query: Query) -> pl.DataFrame:
 
 def ensure_tables(location: WarehouseLocation) -> list[str]:
     """Create the tables a warehouse older than the ``reviews`` table lacks (what every asset run does)."""
-    backend = open_backend(location, WRITE_LOCK_WAIT_SECONDS)
-    with backend.session() as session:
-        return sync_schema(session, backend.display)
+    return writer(location).ensure_schema()
 
 
 def record_review(location: WarehouseLocation, row: dict[str, Any]) -> int:
     """Append one ``reviews`` row (built by ``scout_contract.reviews.review_row``); return rows added."""
     frame = pl.DataFrame([row], schema=polars_schema(REVIEWS.columns))
-    backend = open_backend(location, WRITE_LOCK_WAIT_SECONDS)
-    with backend.session() as session:
-        return WarehouseTransaction(session, backend).append(REVIEWS.name, frame)
+    return writer(location).append(REVIEWS.name, frame)

@@ -16,8 +16,8 @@ import streamlit as st
 
 from resources.warehouse.location import WarehouseLocation
 from scout_dashboard import queries
-from scout_dashboard.reader import MartReader, MartsUnavailable
 from scout_dashboard.targets import MartsTarget
+from scout_leads.reader import MartReader, MartsUnavailable
 
 CACHE_SECONDS = 60
 # Ticks on whole days: the marts are daily, an hour on the axis would mean nothing.

@@ -32,7 +32,7 @@ from scout_contract.labels import ProfileForLabel
 from scout_contract.tables import REVIEWS, polars_schema
 from scout_dashboard import queries
 from scout_dashboard.queries import Window
-from scout_dashboard.reader import MartReader
+from scout_leads.reader import MartReader
 from tests.llm_server import FakeLLMServer
 from tests.pipeline_support import MAIN_ASSETS, assets, materialize
 from tests.test_labeling_asset import MODEL, label

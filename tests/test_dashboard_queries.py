@@ -18,13 +18,15 @@ import pytest
 from resources.warehouse.location import parse_warehouse_url
 from scout_contract.settings import ScoutSettings
 from scout_dashboard import formatting, queries
-from scout_dashboard.queries import LeadFilters, Window
-from scout_dashboard.reader import MartReader, MartsUnavailable
+from scout_dashboard.queries import Window
 from scout_dashboard.targets import MartsTarget, marts_target
+from scout_leads import lead_list, sql
+from scout_leads.lead_list import LeadFilters
+from scout_leads.reader import MartReader, MartsUnavailable
 from tests.dbt_fixtures import D1, D3, THELAI, UX, build_demo, demo_duckdb_marts
 
 ALL_DAYS = Window(start=date(2026, 2, 1), end=date(2026, 4, 1))
-EVERY_VERDICT = queries.VERDICTS
+EVERY_VERDICT = lead_list.VERDICTS
 
 # --- SQL and parameters (pure) ---------------------------------------------------------------------
 
@@ -42,22 +44,22 @@ def test_every_lead_filter_is_a_bound_parameter():
         search="o'brien; drop table x --",
         limit=50,
     )
-    query = queries.leads("analytics", filters)
+    query = lead_list.leads("analytics", filters)
     assert query.params == (
-        UX, "twitter", "match", "uncertain", 0.5, 0.9, 100, 2000, "%, ux research, %", "%o'brien; drop table x --%", 50,
+        UX, "twitter", "match", "uncertain", 0.5, 0.9, 100, 2000, "%, ux research, %", "%o'brien; drop table x --%", 50, 0,
     )  # fmt: skip
     for value in ("o'brien", "ux research", UX, "2000"):
         assert value not in query.sql
     assert query.sql.count("$10") == 3  # the search pattern is bound once, used for handle, name and bio
-    assert "$11" in query.sql and "$12" not in query.sql
+    assert "$12" in query.sql and "$13" not in query.sql  # limit, then offset
 
 
 def test_search_wildcards_are_taken_literally():
-    assert queries.contains_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
+    assert sql.contains_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
 
 
 def test_an_empty_selection_matches_nothing():
-    query = queries.leads("analytics", LeadFilters(audience=UX, platforms=()))
+    query = lead_list.leads("analytics", LeadFilters(audience=UX, platforms=()))
     assert "1 = 0" in query.sql and "twitter" not in query.params
 
 
@@ -72,7 +74,7 @@ def test_an_empty_selection_matches_nothing():
         (lambda: LeadFilters(audience=UX, limit=0), "limit must be positive"),
         (lambda: Window(start=D3, end=D3), "start 2026-03-03 must be before end 2026-03-03"),
         (
-            lambda: queries.leads("analytics; drop", LeadFilters(audience=UX)),
+            lambda: lead_list.leads("analytics; drop", LeadFilters(audience=UX)),
             "marts schema 'analytics; drop'",
         ),
     ],
@@ -92,7 +94,7 @@ def duckdb_reader() -> MartReader:
 
 
 def handles(reader: MartReader, filters: LeadFilters) -> list[str]:
-    return reader.read(queries.leads("analytics", filters))["handle"].to_list()
+    return reader.read(lead_list.leads("analytics", filters))["handle"].to_list()
 
 
 def test_leads_come_best_first(duckdb_reader):
@@ -103,9 +105,9 @@ def test_leads_come_best_first(duckdb_reader):
     assert handles(duckdb_reader, everyone) == [
         "ada_research", "ivy.bsky.social", "cy_edge", "fin_diary", "bo_interviews", "gia.bsky.social", "eve_ops",
     ]  # fmt: skip
-    count = duckdb_reader.read(queries.lead_count("analytics", everyone))["leads"][0]
+    count = duckdb_reader.read(lead_list.lead_count("analytics", everyone))["leads"][0]
     assert count == 7
-    listed = duckdb_reader.read(queries.leads("analytics", everyone)).row(0, named=True)
+    listed = duckdb_reader.read(lead_list.leads("analytics", everyone)).row(0, named=True)
     # What the list and its CSV export carry about the person's verdict.
     assert (listed["verdict_source"], listed["reviewed_label"], listed["reviewed_by"]) == (
         "review",

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from resources.warehouse import Warehouse
-from scout_assets.exclusions import add_exclusion, entries, refresh_excluded_accounts, remove_exclusion
 from scout_assets.labeling.queue import Route, pending_units
 from scout_assets.partitions import today_utc
 from scout_cli.main import main
 from scout_contract.exclusions import Exclusion, ExclusionError, check_entry, entry_matches, normalize_value
+from scout_leads.exclusions import add_exclusion, entries, refresh_excluded_accounts, remove_exclusion
 from tests.dbt_fixtures import run_dbt
 from tests.llm_server import FakeLLMServer
 from tests.test_cascade import AUDIENCE, FIRST, LOCAL, asked, defer_all, handles, label_run, queue_profiles

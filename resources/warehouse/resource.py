@@ -13,26 +13,18 @@ take a ``where`` mapping do this for you.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, Literal
-
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
-from resources.warehouse.backend import Backend, open_backend
 from resources.warehouse.location import WarehouseLocation, parse_warehouse_url
-from resources.warehouse.schema_sync import sync_schema
-from resources.warehouse.transaction import WarehouseTransaction
+from resources.warehouse.operations import WarehouseOperations
 
 
-class Warehouse(dg.ConfigurableResource):
+class Warehouse(WarehouseOperations, dg.ConfigurableResource):
     """Scout's warehouse: DuckDB (embedded default) or PostgreSQL (production).
 
-    Every method opens a connection, runs in one transaction and closes it again, so other
-    processes (Dagster runs, dbt) can use a DuckDB file between operations. Use
-    ``transaction()`` to write several tables atomically.
+    The operations are ``WarehouseOperations`` (resources/warehouse/operations.py); the resource
+    adds the configured URL, so Dagster can bind it from the environment.
     """
 
     url: str = Field(
@@ -50,65 +42,3 @@ class Warehouse(dg.ConfigurableResource):
     @property
     def location(self) -> WarehouseLocation:
         return parse_warehouse_url(self.url)
-
-    @property
-    def kind(self) -> Literal["duckdb", "postgres"]:
-        return self.location.kind
-
-    def describe(self) -> str:
-        """Where the warehouse is, safe for logs and metadata (password masked)."""
-        return self.location.display
-
-    def __repr__(self) -> str:
-        return f"Warehouse({self.describe()!r})"
-
-    __str__ = __repr__
-
-    def _backend(self) -> Backend:
-        return open_backend(self.location, self.duckdb_lock_timeout_seconds)
-
-    @contextmanager
-    def transaction(self) -> Iterator[WarehouseTransaction]:
-        """One transaction for several operations: commit when the block ends, roll back on error."""
-        backend = self._backend()
-        with backend.session() as session:
-            yield WarehouseTransaction(session, backend)
-
-    def ensure_schema(self) -> list[str]:
-        """Create missing tables/indexes and add missing columns; return the DDL that changed something."""
-        backend = self._backend()
-        with backend.session() as session:
-            return sync_schema(session, backend.display)
-
-    def replace_partition(self, table: str, frame: pl.DataFrame, where: Mapping[str, Any]) -> int:
-        with self.transaction() as tx:
-            return tx.replace_partition(table, frame, where)
-
-    def append(self, table: str, frame: pl.DataFrame) -> int:
-        with self.transaction() as tx:
-            return tx.append(table, frame)
-
-    def upsert(self, table: str, frame: pl.DataFrame) -> int:
-        with self.transaction() as tx:
-            return tx.upsert(table, frame)
-
-    def delete(self, table: str, where: Mapping[str, Any]) -> int:
-        with self.transaction() as tx:
-            return tx.delete(table, where)
-
-    def read_table(self, table: str, where: Mapping[str, Any] | None = None) -> pl.DataFrame:
-        with self.transaction() as tx:
-            return tx.read_table(table, where)
-
-    def read(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        with self.transaction() as tx:
-            return tx.read(sql, params)
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        with self.transaction() as tx:
-            tx.execute(sql, params)
-
-
-for _name in ("replace_partition", "append", "upsert", "delete", "read_table", "read", "execute"):
-    getattr(Warehouse, _name).__doc__ = getattr(WarehouseTransaction, _name).__doc__
-del _name

@@ -40,7 +40,6 @@ from resources.models.resource import LabelModel, model_resource_key
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import LABELING_GROUP, LABELS_FRESHNESS, OWNERS, counts_table
 from scout_assets.breakers import provider_breaker
-from scout_assets.exclusions import refresh_excluded_accounts
 from scout_assets.labeling.cascade import cascade_day, choose_examples, review_examples, route_of
 from scout_assets.labeling.labeler_store import resolve_local_labeler
 from scout_assets.labeling.queue import Route, dead_letters_due, pending_units
@@ -59,6 +58,7 @@ from scout_contract.tables import (
     MODEL_CALLS,
     polars_schema,
 )
+from scout_leads.exclusions import refresh_excluded_accounts
 
 MODEL_ALIASES = model_aliases()
 

@@ -28,7 +28,8 @@ from scout_contract.platforms import PLATFORMS
 from scout_contract.tables import EXCLUSION_EVENTS, polars_schema
 
 if TYPE_CHECKING:
-    from resources.warehouse import Warehouse, WarehouseTransaction
+    from resources.warehouse.operations import WarehouseOperations
+    from resources.warehouse.transaction import WarehouseTransaction
 
 
 def _now() -> datetime:
@@ -52,12 +53,12 @@ def _event(
     return pl.DataFrame([row], schema=polars_schema(EXCLUSION_EVENTS.columns))
 
 
-def entries(tx: Warehouse | WarehouseTransaction) -> list[Exclusion]:
+def entries(tx: WarehouseOperations | WarehouseTransaction) -> list[Exclusion]:
     """The active entries (added, not removed), oldest first."""
     return active_entries(tx.read_table(EXCLUSION_EVENTS.name))
 
 
-def refresh_excluded_accounts(tx: Warehouse | WarehouseTransaction) -> int:
+def refresh_excluded_accounts(tx: WarehouseOperations | WarehouseTransaction) -> int:
     """Recompute ``excluded_accounts`` for every platform; return how many rows it holds now."""
     active = entries(tx)
     profiles = tx.read("select platform, platform_id, handle, name, bio from profiles")
@@ -70,7 +71,7 @@ def refresh_excluded_accounts(tx: Warehouse | WarehouseTransaction) -> int:
 
 
 def add_exclusion(
-    warehouse: Warehouse, platform: str, kind: str, value: str, reason: str, actor: str
+    warehouse: WarehouseOperations, platform: str, kind: str, value: str, reason: str, actor: str
 ) -> tuple[str, int]:
     """Record an ``add`` event and refresh the matches; return (exclusion_id, accounts it matches now).
 
@@ -87,7 +88,7 @@ def add_exclusion(
     return exclusion_id, int(hits)
 
 
-def remove_exclusion(warehouse: Warehouse, exclusion_id: str, reason: str, actor: str) -> Exclusion:
+def remove_exclusion(warehouse: WarehouseOperations, exclusion_id: str, reason: str, actor: str) -> Exclusion:
     """Record a ``remove`` event for an active entry and refresh the matches; return the entry removed."""
     check_reason(reason)
     if not (actor or "").strip():

@@ -15,7 +15,7 @@ import polars as pl
 
 from resources.warehouse.duckdb_backend import is_lock_conflict, open_duckdb
 from resources.warehouse.location import WarehouseLocation
-from scout_dashboard.queries import Query
+from scout_leads.sql import Query
 
 
 class MartsUnavailable(RuntimeError):
