@@ -153,3 +153,84 @@ def test_a_review_makes_a_lead_reviewed_and_a_later_event_still_wins(bound: Ware
     assert lead("set", "twitter", "grace", "--audience", AUDIENCE, "--state", "reviewed") == 2
     assert lead("set", "twitter", "grace", "--audience", AUDIENCE, "--state", "contacted") == 0
     assert state_of(bound, "102") == "contacted"
+
+
+# --- the lead list: one list for the CLI, the dashboard and the API -------------------------------
+
+
+@pytest.fixture
+def marts_copy(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """A private copy of the demo marts (a real dbt build) that ``scout`` reads and writes."""
+    import shutil
+
+    from tests.dbt_fixtures import demo_duckdb_marts
+
+    path = tmp_path / "scout.duckdb"
+    shutil.copyfile(demo_duckdb_marts().path, path)
+    monkeypatch.setenv("SCOUT_WAREHOUSE_URL", f"duckdb://{path}")
+    monkeypatch.setenv("SCOUT_MARTS_SCHEMA", "analytics")
+    monkeypatch.setenv("USER", "tester")
+    return Warehouse(url=f"duckdb://{path}")
+
+
+def listed(capsys: pytest.CaptureFixture[str], *argv: str) -> pl.DataFrame:
+    import io
+
+    capsys.readouterr()
+    assert lead("list", "--audience", UX_AUDIENCE, *argv) == 0
+    return pl.read_csv(io.StringIO(capsys.readouterr().out), infer_schema_length=0)
+
+
+UX_AUDIENCE = "ux_research_leads.v1"
+
+
+def test_list_shows_a_move_an_exclusion_and_an_export_at_once_without_a_dbt_build(
+    marts_copy: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everyone = ("--verdict", "match", "--verdict", "uncertain", "--verdict", "no_match")
+    before = listed(capsys, *everyone)
+    assert before.height >= 2, "the demo marts should hold leads for the UX audience"
+    # paging: two pages of one row are the first two rows of the whole list, in order
+    handles = before["handle"].to_list()
+    assert listed(capsys, *everyone, "--limit", "1")["handle"].to_list() == handles[:1]
+    assert listed(capsys, *everyone, "--limit", "1", "--offset", "1")["handle"].to_list() == handles[1:2]
+    first = before.filter(pl.col("lead_state").is_in(["new", "reviewed"])).row(0, named=True)
+    second = before.filter(pl.col("handle") != first["handle"]).row(0, named=True)
+
+    # a move shows at once (the list overlays lead_events on the mart)
+    assert (
+        lead("set", first["platform"], first["handle"], "--audience", UX_AUDIENCE, "--state", "contacted")
+        == 0
+    )
+    contacted = listed(capsys, *everyone, "--state", "contacted")
+    assert (first["handle"], "contacted") in contacted.select("handle", "lead_state").rows()
+    assert contacted.height == before.filter(pl.col("lead_state") == "contacted").height + 1
+
+    # an export hides the lead from "new since the last export", and only that lead
+    platform_id = marts_copy.read(
+        "select platform_id from profiles where platform = $1 and handle = $2",
+        [second["platform"], second["handle"]],
+    )["platform_id"][0]
+    marts_copy.append(
+        "lead_exports",
+        rows(
+            "lead_exports",
+            {"audience": UX_AUDIENCE, "platform": second["platform"], "platform_id": platform_id},
+        ),
+    )
+    fresh = listed(capsys, *everyone, "--new-since-export")["handle"].to_list()
+    assert second["handle"] not in fresh and first["handle"] in fresh
+    assert len(fresh) == before.height - 1
+
+    # an exclusion drops the account from every list at once
+    assert main(["exclude", "add", "--platform", first["platform"], "--handle", first["handle"],
+                 "--reason", "asked not to be contacted"]) == 0  # fmt: skip
+    after = listed(capsys, *everyone)["handle"].to_list()
+    assert first["handle"] not in after and len(after) == before.height - 1
+
+
+def test_list_refuses_bad_filters_naming_them(
+    marts_copy: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lead("list", "--audience", UX_AUDIENCE, "--offset", "-1") == 2
+    assert "offset must not be negative" in capsys.readouterr().err
