@@ -12,4 +12,6 @@ fi
 source infra/scripts/env.sh
 ruff check .
 lint-imports   # the floors of docs/architecture.md, as import-linter contracts in pyproject.toml
-exec pytest "$@"
+# Two workers (the machine's two cores), one test file per worker at a time: a file's module-scoped
+# fixtures (a dbt build, a Dagster webserver) are built once. SCOUT_TEST_WORKERS=0 runs in one process.
+exec pytest -n "${SCOUT_TEST_WORKERS:-2}" --dist loadfile "$@"
