@@ -1,4 +1,4 @@
-"""The discovery funnel: from pages searched to accounts labeled true."""
+"""The discovery funnel (pages searched to accounts labeled true) and the outreach funnel after it."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ def render(target: MartsTarget) -> None:
     )
     st.altair_chart(chart, use_container_width=True)
 
+    _outreach(target, window)
+
     daily = ui.read(target, queries.funnel_daily(target.schema, window))
     if daily.is_empty():
         st.info("No searches in these days.")
@@ -65,3 +67,18 @@ def render(target: MartsTarget) -> None:
             "true_rate": st.column_config.NumberColumn("true rate", format="percent"),
         },
     )
+
+
+def _outreach(target: MartsTarget, window: queries.Window) -> None:
+    """Where the leads first seen in these days stand: reviewed, contacted, replied, converted, rejected."""
+    st.subheader("Outreach funnel")
+    outreach = ui.read(target, queries.outreach_funnel(target.schema, window))
+    if outreach.is_empty():
+        st.info("No leads were first seen in these days.")
+        return
+    st.caption(
+        "Leads first seen in these days, per audience, on every platform. Excluded accounts are counted "
+        "apart and nowhere else; the states are as of the last dbt build."
+    )
+    # A plain table (a few rows, one per audience): its numbers are text on the page.
+    st.table(outreach.rename(dict(queries.OUTREACH_STAGES)))

@@ -78,6 +78,33 @@ def funnel_daily(schema: str, window: Window) -> Query:
     return Query(sql, tuple(bind.values))
 
 
+OUTREACH_STAGES: tuple[tuple[str, str], ...] = (
+    ("leads", "Leads"),
+    ("reviewed", "Reviewed"),
+    ("contacted", "Contacted"),
+    ("replied", "Replied"),
+    ("converted", "Converted"),
+    ("rejected", "Rejected"),
+    ("excluded", "Excluded"),
+)
+
+
+def outreach_funnel(schema: str, window: Window) -> Query:
+    """Per audience, the leads first seen in the window's days and how far the outreach took them.
+
+    ``mart_outreach_funnel`` counts accounts, not platforms, so the window's platforms do not apply.
+    """
+    bind = Binder()
+    sums = ", ".join(
+        f"cast(coalesce(sum({column}), 0) as bigint) as {column}" for column, _ in OUTREACH_STAGES
+    )
+    sql = (
+        f"select audience, {sums} from {check_schema(schema)}.mart_outreach_funnel "
+        f"where day >= {bind(window.start)} and day < {bind(window.end)} group by audience order by leads desc, audience"
+    )
+    return Query(sql, tuple(bind.values))
+
+
 def audiences(schema: str) -> Query:
     """Audiences with labels, the most labeled first (the pages' default choice)."""
     return Query(
@@ -87,7 +114,9 @@ def audiences(schema: str) -> Query:
 
 
 def keywords(schema: str) -> Query:
-    return Query(f"select distinct keyword from {check_schema(schema)}.mart_keyword_performance order by keyword")
+    return Query(
+        f"select distinct keyword from {check_schema(schema)}.mart_keyword_performance order by keyword"
+    )
 
 
 # --- keywords --------------------------------------------------------------------------------------

@@ -122,6 +122,25 @@ def test_funnel_page_shows_the_funnel_totals(page_of, marts):
     assert shown["Labeled true"] == formatting.count(totals["true_"])
 
 
+def test_funnel_page_shows_the_outreach_funnel_per_audience(page_of, marts):
+    expected = marts.read(
+        "select audience, sum(leads) as leads, sum(contacted) as contacted, sum(excluded) as excluded "
+        "from analytics.mart_outreach_funnel group by audience order by audience"
+    )
+    assert expected.height > 0, "the demo marts should hold an outreach funnel"
+    table = page_of("funnel").locator('[data-testid="stTable"]').first
+    header = [cell.inner_text().strip() for cell in table.locator("thead th").all()]
+    shown = {}
+    for row in table.locator("tbody tr").all():
+        cells = [cell.inner_text().strip() for cell in row.locator("th, td").all()]
+        record = dict(zip(header[-len(cells) :], cells, strict=True))
+        shown[record["audience"]] = record
+    for row in expected.iter_rows(named=True):
+        assert shown[row["audience"]]["Leads"] == str(row["leads"])
+        assert shown[row["audience"]]["Contacted"] == str(row["contacted"])
+        assert shown[row["audience"]]["Excluded"] == str(row["excluded"])
+
+
 def test_leads_page_lists_the_best_leads_filters_and_exports_them(page_of, marts, tmp_path):
     from playwright.sync_api import expect
 
