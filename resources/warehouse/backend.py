@@ -40,6 +40,14 @@ class Session(Protocol):
 
     def unstage(self, name: str) -> None: ...
 
+    def load(self, table: Table, frame: pl.DataFrame) -> int:
+        """Insert every row of ``frame`` into ``table`` as it is; return how many.
+
+        No conflict handling: a key already in the table fails the transaction. The fastest way in
+        (PostgreSQL: binary COPY straight into the table), for a partition just emptied.
+        """
+        ...
+
     def lock_schema(self) -> None:
         """Serialize concurrent ``ensure_schema`` calls for the rest of the transaction."""
         ...

@@ -20,7 +20,7 @@ import polars as pl
 import stamina
 
 from resources.warehouse.errors import WarehouseLockedError
-from resources.warehouse.sql import DUCKDB, Dialect
+from resources.warehouse.sql import DUCKDB, Dialect, insert_from
 from scout_contract.tables import Table
 
 _stage_numbers = itertools.count(1)
@@ -73,6 +73,14 @@ class DuckDBSession:
 
     def unstage(self, name: str) -> None:
         self._con.unregister(name)
+
+    def load(self, table: Table, frame: pl.DataFrame) -> int:
+        # A registered frame is already zero-copy: INSERT ... SELECT from it is DuckDB's bulk path.
+        name = self.stage(table, frame)
+        try:
+            return self.execute_count(insert_from(table, name, "fail"))
+        finally:
+            self.unstage(name)
 
     def lock_schema(self) -> None:
         """Nothing to do: the file lock already makes this process the only writer."""

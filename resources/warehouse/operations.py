@@ -89,7 +89,6 @@ class WarehouseOperations:
             tx.execute(sql, params)
 
 
-
 for _name in ("replace_partition", "append", "upsert", "delete", "read_table", "read", "execute"):
     getattr(WarehouseOperations, _name).__doc__ = getattr(WarehouseTransaction, _name).__doc__
 del _name

@@ -10,10 +10,12 @@ Why ADBC (``adbc-driver-postgresql``) and not psycopg2's ``copy_expert``:
 * Its placeholders are libpq's own ``$1, $2 ...``, the same style DuckDB accepts, so SQL
   written for one backend runs on the other without translation.
 
-Each transaction copies the frame into a temporary staging table shaped ``LIKE`` the
-target (exact column types), then moves rows with ``INSERT ... SELECT`` (``ON CONFLICT DO
-NOTHING`` for ledgers, ``DO UPDATE`` for upserts); the staging table is dropped at once and
-in any case at commit. A connection lives for one transaction only. (After each ingest the
+A partition replace deletes the partition's rows and COPYs the new ones straight into the
+table, in one transaction (no staging: nothing can conflict with rows just deleted, and a crash
+mid-COPY rolls back to the previous rows). Appends and upserts need conflict handling, so they
+copy the frame into a temporary staging table shaped ``LIKE`` the target (exact column types),
+then move rows with ``INSERT ... SELECT`` (``ON CONFLICT DO NOTHING`` for ledgers, ``DO UPDATE``
+for upserts); the staging table is dropped at once and in any case at commit. A connection lives for one transaction only. (After each ingest the
 driver sends a redundant BEGIN; the server logs "there is already a transaction in
 progress" and carries on in the same transaction, which the rollback tests prove.)
 """
@@ -74,6 +76,11 @@ class PostgresSession:
 
     def unstage(self, name: str) -> None:
         self._cur.execute(f"DROP TABLE IF EXISTS pg_temp.{quote(name)}")
+
+    def load(self, table: Table, frame: pl.DataFrame) -> int:
+        # Binary COPY into the table itself; the frame's columns are the table's, in its order.
+        self._cur.adbc_ingest(table.name, frame.to_arrow(), mode="append")
+        return frame.height
 
     def lock_schema(self) -> None:
         # Two processes racing CREATE TABLE IF NOT EXISTS can still collide in pg_type.

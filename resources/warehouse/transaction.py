@@ -54,7 +54,7 @@ class WarehouseTransaction:
         what = f"replace_partition {spec.name} ({_describe_where(address)})"
         self._guard(what, lambda: self._session.execute(statement, params))
         if frame.height:
-            self._insert(spec, frame, "fail", what)
+            self._guard(what, lambda: self._session.load(spec, frame))
         return frame.height
 
     def append(self, table: str, frame: pl.DataFrame) -> int:
