@@ -22,6 +22,12 @@ class Table:
     ``key`` is the set of columns that identify one row (a primary key in both backends).
     ``partition_columns`` are the columns a partitioned asset's write replaces by; an empty
     tuple marks an append-only ledger whose rows are never rewritten.
+
+    ``stored_by_day``: PostgreSQL stores the table with declarative partitioning, by a range of
+    one day on the first partition column (a date) and a list on the others, so replacing a
+    partition truncates one leaf table instead of deleting rows (no dead rows, no long DELETE).
+    Meant for the large per-day tables; the key must hold every partition column. DuckDB keeps
+    one plain table.
     """
 
     name: str
@@ -30,6 +36,17 @@ class Table:
     partition_columns: tuple[str, ...] = ()
     description: str = ""
     indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    stored_by_day: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stored_by_day:
+            types = dict(self.columns)
+            if not self.partition_columns or types.get(self.partition_columns[0]) != "date":
+                raise ValueError(f"table {self.name!r}: stored_by_day needs a date as first partition column")
+            if not set(self.partition_columns) <= set(self.key):
+                raise ValueError(
+                    f"table {self.name!r}: stored_by_day needs every partition column in the key"
+                )
 
     @property
     def column_names(self) -> list[str]:
@@ -181,6 +198,7 @@ PROFILE_SNAPSHOTS = Table(
     ),
     key=("platform", "platform_id", "partition_date"),
     partition_columns=("partition_date", "platform"),
+    stored_by_day=True,
 )
 
 PROFILE_SIGHTINGS = Table(
@@ -197,6 +215,7 @@ PROFILE_SIGHTINGS = Table(
     ),
     key=("platform", "platform_id", "keyword", "partition_date"),
     partition_columns=("partition_date", "platform"),
+    stored_by_day=True,
 )
 
 PROFILES = Table(
@@ -257,6 +276,7 @@ HAS_SCORES = Table(
     columns=(*HAS_COLUMNS, ("is_queued", "bool")),
     key=("platform", "platform_id", "partition_date"),
     partition_columns=("partition_date", "platform"),
+    stored_by_day=True,
 )
 
 PROFILES_TO_SCORE = Table(
@@ -274,6 +294,7 @@ PROFILES_TO_SCORE = Table(
     ),
     key=("platform", "platform_id", "partition_date"),
     partition_columns=("partition_date", "platform"),
+    stored_by_day=True,
 )
 
 LLM_LABELS = Table(

@@ -7,7 +7,7 @@ run a statement, read an Arrow result and stage a frame where SQL can select fro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -40,11 +40,16 @@ class Session(Protocol):
 
     def unstage(self, name: str) -> None: ...
 
-    def load(self, table: Table, frame: pl.DataFrame) -> int:
+    def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        """Remove every row of partition ``address`` (checked); return the relation to load it into."""
+        ...
+
+    def load(self, table: Table, frame: pl.DataFrame, into: str | None = None) -> int:
         """Insert every row of ``frame`` into ``table`` as it is; return how many.
 
         No conflict handling: a key already in the table fails the transaction. The fastest way in
-        (PostgreSQL: binary COPY straight into the table), for a partition just emptied.
+        (PostgreSQL: binary COPY straight into the table, or into ``into``, the partition's own
+        leaf table from ``empty_partition``), for a partition just emptied.
         """
         ...
 

@@ -10,7 +10,7 @@ native Arrow scan (``register``), never a Python row loop.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import polars as pl
 import stamina
 
 from resources.warehouse.errors import WarehouseLockedError
-from resources.warehouse.sql import DUCKDB, Dialect, insert_from
+from resources.warehouse.sql import DUCKDB, Dialect, delete_where, insert_from
 from scout_contract.tables import Table
 
 _stage_numbers = itertools.count(1)
@@ -74,7 +74,12 @@ class DuckDBSession:
     def unstage(self, name: str) -> None:
         self._con.unregister(name)
 
-    def load(self, table: Table, frame: pl.DataFrame) -> int:
+    def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        statement, params = delete_where(self.dialect, table, address)
+        self.execute(statement, params)
+        return table.name
+
+    def load(self, table: Table, frame: pl.DataFrame, into: str | None = None) -> int:
         # A registered frame is already zero-copy: INSERT ... SELECT from it is DuckDB's bulk path.
         name = self.stage(table, frame)
         try:

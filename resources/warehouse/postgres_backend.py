@@ -23,7 +23,7 @@ progress" and carries on in the same transaction, which the rollback tests prove
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -33,7 +33,7 @@ from adbc_driver_manager import dbapi as adbc_dbapi
 
 from resources.warehouse.errors import WarehouseError
 from resources.warehouse.location import WarehouseLocation
-from resources.warehouse.sql import POSTGRES, Dialect, quote
+from resources.warehouse.sql import POSTGRES, Dialect, day_partition_tables, delete_where, quote
 from scout_contract.tables import Table
 
 _stage_numbers = itertools.count(1)
@@ -41,6 +41,12 @@ _stage_numbers = itertools.count(1)
 # Any fixed number works; it only has to be the same for every Scout process.
 _SCHEMA_LOCK_ID = 0x5C0_7AB1E
 _CONNECT_TIMEOUT_SECONDS = 15
+
+# The kind of a relation in the current schema: 'r' a plain table, 'p' a partitioned one.
+_RELKIND = (
+    "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND c.relname = $1"
+)
 
 
 class PostgresSession:
@@ -77,10 +83,46 @@ class PostgresSession:
     def unstage(self, name: str) -> None:
         self._cur.execute(f"DROP TABLE IF EXISTS pg_temp.{quote(name)}")
 
-    def load(self, table: Table, frame: pl.DataFrame) -> int:
-        # Binary COPY into the table itself; the frame's columns are the table's, in its order.
-        self._cur.adbc_ingest(table.name, frame.to_arrow(), mode="append")
+    def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        if table.stored_by_day and self._is_partitioned(table.name):
+            leaf = self._ensure_day_partition(table, address)
+            # Transactional in PostgreSQL: a rollback (or a crash) brings the old rows back.
+            self._cur.execute(f"TRUNCATE {quote(leaf)}")
+            return leaf
+        # A plain table (any table not stored by day, or one created before it was).
+        statement, params = delete_where(self.dialect, table, address)
+        self.execute(statement, params)
+        return table.name
+
+    def load(self, table: Table, frame: pl.DataFrame, into: str | None = None) -> int:
+        # Binary COPY into the table (or its partition's leaf): the frame's columns, in its order.
+        self._cur.adbc_ingest(into or table.name, frame.to_arrow(), mode="append")
         return frame.height
+
+    def _is_partitioned(self, name: str) -> bool:
+        self._cur.execute(_RELKIND, [name])
+        row = self._cur.fetchone()
+        return bool(row) and row[0] == "p"
+
+    def _ensure_day_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        """Create the day and leaf partitions of ``address`` when missing; return the leaf's name.
+
+        Only the first write of a new day and platform creates anything: it takes a transaction
+        lock named after the day's partition (so two writers of one new day cannot race each other's
+        CREATE) and holds the table's ``CREATE ... PARTITION OF`` lock until it commits.
+        """
+        levels = day_partition_tables(table, address)
+        leaf = levels[-1][0]
+        if self._exists(leaf):
+            return leaf
+        self._cur.execute("SELECT pg_advisory_xact_lock(hashtext($1))", [levels[0][0]])
+        for _name, statement in levels:
+            self._cur.execute(statement)
+        return leaf
+
+    def _exists(self, name: str) -> bool:
+        self._cur.execute(_RELKIND, [name])
+        return self._cur.fetchone() is not None
 
     def lock_schema(self) -> None:
         # Two processes racing CREATE TABLE IF NOT EXISTS can still collide in pg_type.

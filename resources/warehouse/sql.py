@@ -90,7 +90,44 @@ def column_list(columns: Sequence[str]) -> str:
 def create_table(dialect: Dialect, table: Table) -> str:
     columns = [f"{quote(name)} {dialect.ddl_type(logical)}" for name, logical in table.columns]
     columns.append(f"PRIMARY KEY ({column_list(table.key)})")
-    return f"CREATE TABLE IF NOT EXISTS {quote(table.name)} ({', '.join(columns)})"
+    statement = f"CREATE TABLE IF NOT EXISTS {quote(table.name)} ({', '.join(columns)})"
+    if dialect.name == "postgres" and table.stored_by_day:
+        statement += f" PARTITION BY RANGE ({quote(table.partition_columns[0])})"
+    return statement
+
+
+_LIST_VALUE = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+def day_partition_tables(table: Table, address: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(name, CREATE statement)`` of each level down to the leaf holding partition ``address``.
+
+    PostgreSQL only (``Table.stored_by_day``): a child per day (``<table>__d20260301``), listed
+    further by each other partition column (``<table>__d20260301__twitter``). DDL takes no
+    parameters, so the values are written into it: the day as an ISO date, the others only when
+    they are short lower-case words (platform and model names), else ``ValueError``.
+    """
+    day_column, *list_columns = table.partition_columns
+    day = address[day_column]
+    parent, name = table.name, f"{table.name}__d{day:%Y%m%d}"
+    bounds = (
+        f"FOR VALUES FROM ('{day.isoformat()}') TO ('{day.fromordinal(day.toordinal() + 1).isoformat()}')"
+    )
+    levels: list[tuple[str, str]] = []
+    for column in [*list_columns, None]:
+        sub = f" PARTITION BY LIST ({quote(column)})" if column else ""
+        levels.append(
+            (name, f"CREATE TABLE IF NOT EXISTS {quote(name)} PARTITION OF {quote(parent)} {bounds}{sub}")
+        )
+        if column is None:
+            break
+        value = str(address[column])
+        if not _LIST_VALUE.match(value):
+            raise ValueError(
+                f"table {table.name!r}: partition value {column}={value!r} is not a short lower-case word"
+            )
+        parent, name, bounds = name, f"{name}__{value}", f"FOR VALUES IN ('{value}')"
+    return levels
 
 
 def index_name(table: Table, columns: Sequence[str]) -> str:

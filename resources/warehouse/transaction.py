@@ -50,11 +50,10 @@ class WarehouseTransaction:
         frame = conform_frame(spec, frame)
         check_key(spec, frame)
         check_rows_match(spec, frame, address)
-        statement, params = sql.delete_where(self._session.dialect, spec, address)
         what = f"replace_partition {spec.name} ({_describe_where(address)})"
-        self._guard(what, lambda: self._session.execute(statement, params))
+        target = self._guard(what, lambda: self._session.empty_partition(spec, address))
         if frame.height:
-            self._guard(what, lambda: self._session.load(spec, frame))
+            self._guard(what, lambda: self._session.load(spec, frame, into=target))
         return frame.height
 
     def append(self, table: str, frame: pl.DataFrame) -> int:
