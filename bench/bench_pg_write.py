@@ -2,17 +2,19 @@
 
     python bench/bench_pg_write.py [--rows 1000000] [--runs 3] [--url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Both paths do the same work in one transaction: delete the ``has_scores`` partition, then write
-``--rows`` rows into it. The baseline is the path every replace took before: binary COPY into a
-temporary staging table, then ``INSERT ... SELECT`` into the target. The new path is
-``Warehouse.replace_partition`` (binary COPY into the target). Each is timed writing into an empty
-partition and replacing a full one, ``--runs`` times in alternation; medians and the ratio are
-printed. The benchmark makes its own database and drops it afterwards.
+Both paths do the same work in one transaction: empty the ``has_scores`` partition of one day and
+platform, then write ``--rows`` rows into it. The baseline is what every replace did before, on
+the plain table it had then: DELETE, binary COPY into a temporary staging table, ``INSERT ...
+SELECT``. The new path is ``Warehouse.replace_partition`` on today's table (partitioned by day and
+platform): TRUNCATE the leaf, binary COPY into it. Each is timed writing into an empty partition
+and replacing a full one, ``--runs`` times in alternation; medians and the ratio are printed. The
+benchmark makes its own two databases and drops them afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import secrets
 import statistics
 import time
@@ -24,7 +26,7 @@ import adbc_driver_postgresql.dbapi as pg
 import polars as pl
 
 from resources.warehouse import Warehouse
-from resources.warehouse.sql import delete_where, insert_from
+from resources.warehouse.sql import POSTGRES, create_table, delete_where, insert_from
 from scout_contract.tables import polars_schema
 from scout_contract.tables import table as declared_table
 
@@ -50,7 +52,7 @@ def _frame(rows: int) -> pl.DataFrame:
 
 
 def _staged_replace(warehouse: Warehouse, frame: pl.DataFrame) -> None:
-    """The former path: delete, stage the frame in a temporary table, INSERT ... SELECT."""
+    """The former path on the former plain table: delete, stage in a temporary table, INSERT ... SELECT."""
     spec = declared_table("has_scores")
     with warehouse.transaction() as tx:
         session = tx._session  # the benchmark reaches under the transaction to time the old path
@@ -83,30 +85,33 @@ def main() -> None:
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL")
     args = parser.parse_args()
 
-    name = f"scout_bench_{secrets.token_hex(4)}"
-    _admin(args.url, f'CREATE DATABASE "{name}"')
+    names = [f"scout_bench_{secrets.token_hex(4)}" for _ in range(2)]
+    for name in names:
+        _admin(args.url, f'CREATE DATABASE "{name}"')
     try:
-        warehouse = Warehouse(url=urlunsplit(urlsplit(args.url)._replace(path=f"/{name}")))
-        warehouse.ensure_schema()
+        before, after = (Warehouse(url=urlunsplit(urlsplit(args.url)._replace(path=f"/{n}"))) for n in names)
+        plain = dataclasses.replace(declared_table("has_scores"), stored_by_day=False)
+        before.execute(create_table(POSTGRES, plain))  # the table as Scout created it before
+        for warehouse in (before, after):
+            warehouse.ensure_schema()
         frame = _frame(args.rows)
-        paths = {"staged (before)": _staged_replace, "COPY into target": _copy_replace}
+        paths = {"staged (before)": (before, _staged_replace), "COPY into target": (after, _copy_replace)}
         timings: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.runs):
-            for label, path in paths.items():
+            for label, (warehouse, path) in paths.items():
                 warehouse.execute("delete from has_scores")
-                timings.setdefault((label, "into an empty partition"), []).append(
-                    _timed(lambda path=path: path(warehouse, frame))
-                )
-                timings.setdefault((label, "replacing a full partition"), []).append(
-                    _timed(lambda path=path: path(warehouse, frame))
-                )
+                for case in ("into an empty partition", "replacing a full partition"):
+                    timings.setdefault((label, case), []).append(
+                        _timed(lambda w=warehouse, p=path: p(w, frame))
+                    )
         print(f"has_scores partition of {args.rows:,} rows, median of {args.runs} runs (seconds)")
         for case in ("into an empty partition", "replacing a full partition"):
-            before = statistics.median(timings[("staged (before)", case)])
-            after = statistics.median(timings[("COPY into target", case)])
-            print(f"  {case:28s} staged {before:6.2f}   COPY {after:6.2f}   ratio {after / before:.2f}")
+            old = statistics.median(timings[("staged (before)", case)])
+            new = statistics.median(timings[("COPY into target", case)])
+            print(f"  {case:28s} before {old:6.2f}   now {new:6.2f}   now/before {new / old:.2f}")
     finally:
-        _admin(args.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            _admin(args.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
