@@ -19,6 +19,12 @@ and ``S3Archive`` (a bucket, production). Both are write-once: putting the same
 (a retried run is harmless); a *different* body under an existing ``request_id`` or key raises
 ``ArchiveConflictError``, because an archive that silently rewrites history is no archive.
 
+The one exception is erasure (``scout forget``, docs/leads.md "Erasure"): ``replace_page`` and
+``replace_object`` overwrite an existing page or object with a version that no longer holds one
+person. Nothing else calls them. On S3 the overwrite is a plain PUT; in a *versioned* bucket the
+old version would survive it, so ``S3Archive`` then also deletes the key's noncurrent versions
+(the role needs ``s3:ListBucketVersions`` and ``s3:DeleteObjectVersion``; docs/leads.md).
+
 S3 credentials come only from boto3's standard chain (``AWS_ACCESS_KEY_ID``/
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, an ECS task role, an EKS service-account role):
 no field of this module holds a secret, so none can reach run config, logs or metadata.
@@ -178,6 +184,18 @@ class RawArchive(dg.ConfigurableResource):
     def get_object(self, key: str) -> bytes:
         """The stored bytes of the object put under ``key``; ``ArchiveNotFoundError`` if absent."""
 
+    @abstractmethod
+    def list_objects(self, prefix: str) -> list[str]:
+        """The keys (as given to ``put_object``) of every object under ``prefix``, sorted."""
+
+    @abstractmethod
+    def replace_page(self, uri: str, body: str | bytes) -> None:
+        """Erasure only: overwrite the existing page at ``uri`` (metadata kept); never used to ingest."""
+
+    @abstractmethod
+    def replace_object(self, key: str, body: str | bytes) -> None:
+        """Erasure only: overwrite the existing object ``key`` (metadata kept); never used to ingest."""
+
 
 class LocalArchive(RawArchive):
     """The archive as a folder: the embedded default, and what tests use.
@@ -214,6 +232,32 @@ class LocalArchive(RawArchive):
             return path.read_bytes()
         except FileNotFoundError:
             raise ArchiveNotFoundError(f"archive {self.root_path()}: no object at {path}") from None
+
+    def list_objects(self, prefix: str) -> list[str]:
+        folder = self.root_path() / OBJECTS_BRANCH
+        start = self.root_path() / object_key(prefix.strip("/")) if prefix.strip("/") else folder
+        if not start.is_dir():
+            return []
+        return sorted(
+            path.relative_to(folder).as_posix()
+            for path in start.rglob("*")
+            if path.is_file() and not path.name.endswith(_META_SUFFIX) and not path.name.startswith(".tmp-")
+        )
+
+    def replace_page(self, uri: str, body: str | bytes) -> None:
+        self._replace(self._path_of(uri), body)
+
+    def replace_object(self, key: str, body: str | bytes) -> None:
+        self._replace(self.root_path() / object_key(key), body)
+
+    def _replace(self, target: Path, body: str | bytes) -> None:
+        """Atomically overwrite an existing file (a reader sees the old or the new body, never half)."""
+        if not target.is_file():
+            raise ArchiveNotFoundError(f"archive {self.root_path()}: nothing to replace at {target}")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_as_bytes(body))
+        os.replace(tmp, target)
 
     def _put(self, target: Path, body: str | bytes, metadata: Mapping[str, str] | None, what: str) -> str:
         """Publish ``body`` (and its metadata) at ``target`` once; the same body again is a no-op."""
@@ -318,6 +362,50 @@ class S3Archive(RawArchive):
     def _object_key(self, key: str) -> str:
         return "/".join(part for part in (self.prefix.strip("/"), object_key(key)) if part)
 
+    def list_objects(self, prefix: str) -> list[str]:
+        root = "/".join(part for part in (self.prefix.strip("/"), OBJECTS_BRANCH) if part) + "/"
+        branch = self._object_key(prefix.strip("/")) + "/" if prefix.strip("/") else root
+        return sorted(key[len(root) :] for key in self._list_keys(branch))
+
+    def replace_page(self, uri: str, body: str | bytes) -> None:
+        self._replace(self._key_of(uri), body)
+
+    def replace_object(self, key: str, body: str | bytes) -> None:
+        self._replace(self._object_key(key), body)
+
+    def _replace(self, key: str, body: str | bytes) -> None:
+        """Overwrite ``key`` keeping its metadata, then drop its older versions (versioned buckets)."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise self._read_error(key, exc) from exc
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=_as_bytes(body),
+                ContentType=head.get("ContentType", "application/octet-stream"),
+                Metadata=head.get("Metadata", {}),
+            )
+            versions = self.client.list_object_versions(Bucket=self.bucket, Prefix=key)
+            for version in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+                # Versions written before versioning was enabled have the id "null": deleted too.
+                if version["Key"] == key and not version.get("IsLatest"):
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version["VersionId"])
+        except Exception as exc:
+            raise ArchiveError(f"archive: replacing {self._where(key)} failed: {_describe(exc)}") from exc
+
+    def _list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": self.list_page_size}
+            ):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except Exception as exc:
+            raise ArchiveError(f"archive: listing {self._where(prefix)} failed: {_describe(exc)}") from exc
+        return keys
+
     def _put(
         self, key: str, body: str | bytes, metadata: Mapping[str, str] | None, content_type: str, what: str
     ) -> str:
@@ -358,19 +446,7 @@ class S3Archive(RawArchive):
 
     def list_day(self, platform: str, day: date) -> list[str]:
         folder = "/".join(part for part in (self.prefix.strip("/"), day_prefix(platform, day)) if part) + "/"
-        uris: list[str] = []
-        try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=folder, PaginationConfig={"PageSize": self.list_page_size}
-            ):
-                uris.extend(
-                    f"s3://{self.bucket}/{item['Key']}"
-                    for item in page.get("Contents", [])
-                    if item["Key"].endswith(".json")
-                )
-        except Exception as exc:
-            raise ArchiveError(f"archive: listing {self._where(folder)} failed: {_describe(exc)}") from exc
-        return sorted(uris)
+        return sorted(f"s3://{self.bucket}/{key}" for key in self._list_keys(folder) if key.endswith(".json"))
 
     @property
     def client(self) -> Any:

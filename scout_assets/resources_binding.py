@@ -16,6 +16,7 @@ arguments, so a test or an embedding application binds them explicitly.
 - a model's key variable (named in config/models.yaml) unset → that model cannot run.
 - ``SCOUT_ALERT_WEBHOOK_URL`` unset → alerts are off; set → the alert sensors post there (``notifier``).
 - ``SCOUT_BUDGET_<NAME>_<FIELD>`` set → overrides that field of config/budgets.yaml (``budgets``).
+- ``SCOUT_SUPPRESSION_KEY`` unset → the key file ``<SCOUT_DATA_DIR>/suppression.key`` (``suppression``).
 Secrets are bound with ``EnvVar``, so their values never appear in the UI, run config or metadata.
 """
 
@@ -39,6 +40,7 @@ from scout_assets.config_files import ConfigFiles
 from scout_assets.dbt_project import build_dbt_resource
 from scout_assets.lead_export_target import LeadExportTarget
 from scout_assets.spend.budgets import Budgets, BudgetsResource, load_budgets
+from scout_assets.suppression_list import SuppressionList
 from scout_contract.settings import OFFLINE_SWITCHES, ScoutSettings
 
 # Variables whose values are secrets besides the model keys: error texts are scrubbed of them.
@@ -48,6 +50,7 @@ SECRET_VARIABLES = (
     "DAGSTER_PG_PASSWORD",
     "AWS_SECRET_ACCESS_KEY",
     "SCOUT_ALERT_WEBHOOK_URL",
+    "SCOUT_SUPPRESSION_KEY",
 )
 
 
@@ -95,6 +98,10 @@ def build_resources(settings: ScoutSettings | None = None) -> dict[str, dg.Confi
         ),
         "notifier": Notifier(webhook_url=_env(ScoutSettings.ENV_NAMES["alert_webhook_url"])),  # unset: off
         "budgets": BudgetsResource.from_settings(settings),  # SCOUT_BUDGET_* overrides of budgets.yaml
+        # scout forget's suppression list: SCOUT_SUPPRESSION_KEY, else <SCOUT_DATA_DIR>/suppression.key
+        "suppression": SuppressionList.in_data_dir(
+            settings.data_dir, _env(ScoutSettings.ENV_NAMES["suppression_key"])
+        ),
         "dbt": build_dbt_resource(settings.marts_schema),
         "model_roster": build_model_roster(),
         **model_resources(),

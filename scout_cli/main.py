@@ -20,7 +20,9 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scout_cli.api_key import add_api_key_parser
 from scout_cli.exclude import add_exclude_parser
+from scout_cli.forget import add_forget_parser
 from scout_cli.label import add_label_parser
 from scout_cli.labeler import add_labeler_parser
 from scout_cli.lead import add_lead_parser
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     add_lead_parser(sub)
     add_labeler_parser(sub)
     add_exclude_parser(sub)
+    add_forget_parser(sub)
+    add_api_key_parser(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -57,6 +57,9 @@ class ScoutSettings(BaseModel):
         "relabel_days": "SCOUT_RELABEL_DAYS",
         "reviewer": "SCOUT_REVIEWER",
         "alert_webhook_url": "SCOUT_ALERT_WEBHOOK_URL",
+        "dagster_url": "SCOUT_DAGSTER_URL",
+        "api_requests_per_minute": "SCOUT_API_REQUESTS_PER_MINUTE",
+        "suppression_key": "SCOUT_SUPPRESSION_KEY",
     }
     # Budget overrides are a family, not one name: every variable starting with this prefix
     # (SCOUT_BUDGET_<PLATFORM|MODEL>_<FIELD>, e.g. SCOUT_BUDGET_TWITTER_CALLS_PER_DAY=500) overrides
@@ -103,6 +106,18 @@ class ScoutSettings(BaseModel):
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Webhook the alert sensors post to (JSON); unset: alerts are off."
     )
+    # HTTP API (docs/api.md): the Dagster webserver it launches runs through, and each key's rate
+    dagster_url: str = Field(
+        default="http://127.0.0.1:3000", description="Dagster webserver whose GraphQL API launches runs."
+    )
+    api_requests_per_minute: int = Field(
+        default=120, ge=1, description="Requests one API key may make per minute (bursts up to as many)."
+    )
+    # erasure (docs/leads.md, "Erasure"): the HMAC key of the suppression list (scout_contract/suppression.py)
+    suppression_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the suppression list's hashes; unset: generated once into <data_dir>/suppression.key.",
+    )
     # budgets (docs/operations.md, "Budgets and the cost ledger")
     budget_overrides: dict[str, str] = Field(
         default_factory=dict,
@@ -125,7 +140,7 @@ class ScoutSettings(BaseModel):
             )
         return value
 
-    @field_validator("twitter_url", "bluesky_url")
+    @field_validator("twitter_url", "bluesky_url", "dagster_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -179,7 +194,7 @@ class ScoutSettings(BaseModel):
             name = cls.ENV_NAMES.get(field, field)
             shown = (
                 "<secret>"
-                if field in ("warehouse_url", "twitter_api_key", "alert_webhook_url")
+                if field in ("warehouse_url", "twitter_api_key", "alert_webhook_url", "suppression_key")
                 else repr(values.get(field))
             )
             default = cls.model_fields[field].default if field in cls.model_fields else None

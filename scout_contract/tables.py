@@ -159,6 +159,8 @@ API_CALLS = Table(
         # USD the attempt cost: the platform's price_per_request_usd (config/budgets.yaml) at call
         # time; every attempt sent is priced (null only in rows stored before prices were recorded).
         ("cost_usd", "float"),
+        # The Dagster run that made the call (GET /v1/runs/{id}/cost); null in rows stored before.
+        ("run_id", "text"),
     ),
     key=("call_id",),
     indexes=(("partition_date", "platform"),),
@@ -849,3 +851,75 @@ EXCLUDED_ACCOUNTS = Table(
 )
 
 TABLES.update({t.name: t for t in (EXCLUSION_EVENTS, EXCLUDED_ACCOUNTS)})
+
+
+# --- HTTP API keys (scout_leads/api_keys.py, scout_api/, docs/api.md) ------------------------------
+
+API_KEYS = Table(
+    name="api_keys",
+    description=(
+        "Append-only ledger of HTTP API keys: a 'create' event per key (its name, scope read/write and the "
+        "SHA-256 of its secret, never the key itself) and a 'revoke' event when it is revoked; each says "
+        "who (actor) and when (event_at)."
+    ),
+    columns=(
+        ("key_id", "text"),
+        ("action", "text"),
+        ("name", "text"),
+        ("scope", "text"),
+        ("secret_sha256", "text"),
+        ("actor", "text"),
+        ("event_at", "timestamp"),
+    ),
+    key=("key_id", "action"),
+)
+
+TABLES.update({API_KEYS.name: API_KEYS})
+
+
+# --- Erasure (issue 12): scout forget, scout_leads/erasure.py, docs/leads.md "Erasure" -------------
+# Neither table holds personal data: an account appears only as its keyed hash
+# (scout_contract/suppression.py), which cannot be reversed without the key.
+
+SUPPRESSIONS = Table(
+    name="suppressions",
+    description=(
+        "Accounts erased by `scout forget`, as the keyed hash of platform:platform_id only; raw_searches "
+        "drops a suppressed account from every page before the page is archived or stored."
+    ),
+    columns=(
+        ("platform", "text"),
+        ("account_hash", "text"),
+        ("added_at", "timestamp"),
+    ),
+    key=("platform", "account_hash"),
+)
+
+ERASURE_LOG = Table(
+    name="erasure_log",
+    description=(
+        "One run of `scout forget`: when, which account hash, what it removed (rows per table as JSON, "
+        "mart rows, archive pages and objects, export files rewritten) and what it could not do. "
+        "Append-only; a re-run that completes a partial erasure adds its own row."
+    ),
+    # status: complete | partial. not_done: the steps that failed, without personal data.
+    columns=(
+        ("erasure_id", "text"),
+        ("platform", "text"),
+        ("account_hash", "text"),
+        ("erased_at", "timestamp"),
+        ("status", "text"),
+        ("table_rows", "text"),
+        ("rows_deleted", "int"),
+        ("mart_rows_deleted", "int"),
+        ("payloads_rewritten", "int"),
+        ("pages_rewritten", "int"),
+        ("objects_rewritten", "int"),
+        ("export_files_rewritten", "int"),
+        ("not_done", "text"),
+    ),
+    key=("erasure_id",),
+    indexes=(("platform", "account_hash"),),
+)
+
+TABLES.update({t.name: t for t in (SUPPRESSIONS, ERASURE_LOG)})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from resources.warehouse.sql import placeholders
 from scout_contract.exclusions import (
     Exclusion,
     ExclusionError,
@@ -61,7 +62,18 @@ def entries(tx: WarehouseOperations | WarehouseTransaction) -> list[Exclusion]:
 def refresh_excluded_accounts(tx: WarehouseOperations | WarehouseTransaction) -> int:
     """Recompute ``excluded_accounts`` for every platform; return how many rows it holds now."""
     active = entries(tx)
-    profiles = tx.read("select platform, platform_id, handle, name, bio from profiles")
+    # Only entries on handle, domain, organisation or bio need the profiles, and only their
+    # platforms' (an account entry is its own match): with none, nothing is read at all.
+    text_platforms = sorted({entry.platform for entry in active if entry.kind != "account"})
+    profiles = (
+        tx.read(
+            "select platform, platform_id, handle, name, bio from profiles "
+            f"where platform in ({placeholders(len(text_platforms))})",
+            text_platforms,
+        )
+        if text_platforms
+        else pl.DataFrame(schema={c: pl.Utf8 for c in ("platform", "platform_id", "handle", "name", "bio")})
+    )
     matched = match_profiles(active, profiles, _now())
     for platform in PLATFORMS:
         tx.replace_partition(

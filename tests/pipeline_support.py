@@ -13,6 +13,7 @@ from scout_assets.jobs import MAIN_ASSETS
 from scout_assets.partitions import partition_key, today_utc
 from scout_assets.resources_binding import current_settings
 from scout_assets.spend.budgets import BudgetsResource
+from scout_assets.suppression_list import SuppressionList
 from scout_location.definitions import defs
 
 __all__ = [
@@ -58,6 +59,8 @@ def resources_for(warehouse, sandbox) -> dict:
         # The keyword file the environment names now (tests swap it with SCOUT_KEYWORD_FILE).
         "config_files": ConfigFiles.from_settings(current_settings()),
         "budgets": budgets_resource(),
+        # scout forget's suppression list (raw_searches drops suppressed accounts); key file in the data dir
+        "suppression": SuppressionList.in_data_dir(current_settings().data_dir),
     }
 
 

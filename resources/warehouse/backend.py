@@ -40,6 +40,13 @@ class Session(Protocol):
 
     def unstage(self, name: str) -> None: ...
 
+    def prepare_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        """Make sure rows of partition ``address`` can be stored; return the relation holding them.
+
+        PostgreSQL creates a missing day partition of a ``stored_by_day`` table; otherwise a no-op.
+        """
+        ...
+
     def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
         """Remove every row of partition ``address`` (checked); return the relation to load it into."""
         ...

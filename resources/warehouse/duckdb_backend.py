@@ -74,6 +74,9 @@ class DuckDBSession:
     def unstage(self, name: str) -> None:
         self._con.unregister(name)
 
+    def prepare_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        return table.name  # one plain table holds every partition
+
     def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
         statement, params = delete_where(self.dialect, table, address)
         self.execute(statement, params)

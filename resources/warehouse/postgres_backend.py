@@ -83,9 +83,14 @@ class PostgresSession:
     def unstage(self, name: str) -> None:
         self._cur.execute(f"DROP TABLE IF EXISTS pg_temp.{quote(name)}")
 
-    def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+    def prepare_partition(self, table: Table, address: Mapping[str, Any]) -> str:
         if table.stored_by_day and self._is_partitioned(table.name):
-            leaf = self._ensure_day_partition(table, address)
+            return self._ensure_day_partition(table, address)
+        return table.name
+
+    def empty_partition(self, table: Table, address: Mapping[str, Any]) -> str:
+        leaf = self.prepare_partition(table, address)
+        if leaf != table.name:
             # Transactional in PostgreSQL: a rollback (or a crash) brings the old rows back.
             self._cur.execute(f"TRUNCATE {quote(leaf)}")
             return leaf

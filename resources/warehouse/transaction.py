@@ -108,6 +108,9 @@ class WarehouseTransaction:
 
     def _insert(self, spec: Table, frame: pl.DataFrame, on_conflict: sql.OnConflict, what: str) -> int:
         def run() -> int:
+            if spec.stored_by_day:  # every partition the rows fall in must exist first
+                for address in frame.select(spec.partition_columns).unique().iter_rows(named=True):
+                    self._session.prepare_partition(spec, address)
             stage = self._session.stage(spec, frame)
             changed = self._session.execute_count(sql.insert_from(spec, stage, on_conflict))
             # Only on success: after a failure Postgres refuses every statement until rollback,

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
+from dagster._core.errors import DagsterInvalidPropertyError  # raised by context.run when directly invoked
 
 from scout_assets.partitions import split_partition_key
 
@@ -49,6 +50,14 @@ def partitions_of(context: dg.AssetExecutionContext) -> list[tuple[date, str]]:
 # Derived assets re-read stored rows only, so batching many partitions into one run saves a
 # process start per partition; 62 = a month of both platforms.
 DERIVED_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=62)
+
+
+def run_id_of(context: dg.AssetExecutionContext) -> str | None:
+    """The run's id for the ledgers, or None when the asset is invoked directly (tests, no run)."""
+    try:
+        return context.run.run_id
+    except DagsterInvalidPropertyError:
+        return None
 
 
 def summed(per_partition: list[dict[str, int]]) -> dict[str, int]:

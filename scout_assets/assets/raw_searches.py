@@ -36,13 +36,15 @@ import polars as pl
 
 from resources.archive import RawArchive
 from resources.platforms.bluesky import BlueskySearch
+from resources.platforms.scrub import drop_accounts
 from resources.platforms.search_page import CallRecord, PlatformError, SearchPage
 from resources.platforms.twitter import TwitterSearch
 from resources.warehouse import Warehouse
-from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of
+from scout_assets.assets.common import INGEST_FRESHNESS, INGEST_GROUP, OWNERS, partition_of, run_id_of
 from scout_assets.assets.keywords import stored_feedback, stored_pages
 from scout_assets.breakers import platform_breaker
 from scout_assets.config_files import ConfigFiles
+from scout_assets.domain.keyword_file import KeywordEntry
 from scout_assets.domain.keyword_state import SearchTarget, cursors_seen, keyword_states, select_targets
 from scout_assets.partitions import daily_platform_partitions, today_utc
 from scout_assets.spend.budgets import BudgetsResource
@@ -55,6 +57,7 @@ from scout_assets.spend.enforce import (
     resume_targets,
 )
 from scout_assets.spend.usage import utc_naive
+from scout_assets.suppression_list import SuppressionList
 from scout_contract.tables import API_CALLS, RAW_SEARCHES, polars_schema
 
 REPEATING_CURSOR = "repeating_cursor"
@@ -66,6 +69,10 @@ class RawSearchConfig(dg.Config):
     keywords_per_run: int = 10
     pages_per_keyword: int = 1
     allow_past_day: bool = False  # for tests that pin a day; real APIs cannot answer for the past
+    # Search exactly these keywords (``POST /v1/searches``, docs/api.md) instead of picking from the
+    # keyword file: each goes on from its stored page; one the file does not list is searched as a
+    # new keyword of this platform; one exhausted, stopped or disabled is skipped. None: the file.
+    keywords: list[str] | None = None
 
 
 @dg.asset(
@@ -88,6 +95,7 @@ def raw_searches(
     archive: RawArchive,
     config_files: ConfigFiles,
     budgets: BudgetsResource,
+    suppression: SuppressionList,
 ) -> dg.MaterializeResult:
     day, platform = partition_of(context)
     warehouse.ensure_schema()
@@ -112,19 +120,27 @@ def raw_searches(
     record_caps(warehouse, spend_caps, "platform", platform, started_at.date(), started_at)
     allowance = PlatformAllowance.for_run(warehouse, spend_caps, platform, started_at)
     ledger = stored_pages(warehouse, platform, until=None)
+    entries = config_files.keyword_entries()
+    count = config.keywords_per_run
+    if config.keywords:
+        entries, count = requested_entries(entries, config.keywords, platform), len(config.keywords)
     states = keyword_states(
-        config_files.keyword_entries(),
+        entries,
         platform,
         ledger,
         stored_feedback(warehouse, platform, until=day + timedelta(days=1)),
     )
-    targets, resumed = resume_targets(
-        warehouse, platform, states, select_targets(states, config.keywords_per_run), config.keywords_per_run
-    )
+    targets, resumed = resume_targets(warehouse, platform, states, select_targets(states, count), count)
     if resumed:
         context.log.info(f"resuming after a budget stop: {len(resumed)} keyword(s) first: {resumed}")
     outcome = _search(client, targets, config.pages_per_keyword, cursors_seen(ledger), context.log, allowance)
     pages, calls, errors = outcome.pages, outcome.calls, outcome.errors
+    # Accounts `scout forget` suppressed leave each page before it is archived or stored (docs/leads.md).
+    is_suppressed, suppressed = suppression.is_suppressed(warehouse, platform), 0
+    if is_suppressed is not None:
+        scrubbed = [(page_no, drop_accounts(page, is_suppressed)) for page_no, page in pages]
+        pages = [(page_no, page) for page_no, (page, _) in scrubbed]
+        suppressed = sum(dropped for _, (_, dropped) in scrubbed)
 
     # The archive copy goes first: a page is in the warehouse only once it is also archived
     # (local folder by default, S3 in production). Writes there are idempotent per request id.
@@ -142,7 +158,7 @@ def raw_searches(
             )
     with warehouse.transaction() as tx:
         added_pages = tx.append("raw_searches", _pages_frame(pages, day))
-        tx.append("api_calls", _calls_frame(calls, day, allowance.price))
+        tx.append("api_calls", _calls_frame(calls, day, allowance.price, run_id_of(context)))
     stop_text = None
     if outcome.stop is not None:
         stop_text = _record_stop(warehouse, context, platform, day, outcome, config.pages_per_keyword)
@@ -156,6 +172,7 @@ def raw_searches(
         "keywords_stopped_now": sum(1 for _, page in pages if page.stop_reason is not None),
         "pages_fetched": len(pages),
         "profiles_returned": returned,
+        "suppressed_accounts_dropped": suppressed,
         "api_calls": len(calls),
         "api_cost_usd": round(len(calls) * allowance.price, 6),
         "api_errors": sum(1 for call in calls if call.error),
@@ -343,7 +360,7 @@ def _record_stop(
     return text
 
 
-def _calls_frame(calls: Iterable[CallRecord], day: date, price: float) -> pl.DataFrame:
+def _calls_frame(calls: Iterable[CallRecord], day: date, price: float, run_id: str | None) -> pl.DataFrame:
     rows = [
         {
             "call_id": call.call_id,
@@ -362,7 +379,26 @@ def _calls_frame(calls: Iterable[CallRecord], day: date, price: float) -> pl.Dat
             "error_kind": call.error_kind,
             # Every attempt sent is billed by a paid plan, whatever its status (budgets.yaml).
             "cost_usd": price,
+            "run_id": run_id,
         }
         for call in calls
     ]
     return pl.DataFrame(rows, schema=polars_schema(API_CALLS.columns))
+
+
+def requested_entries(entries: list[KeywordEntry], keywords: list[str], platform: str) -> list[KeywordEntry]:
+    """The keyword entries of a run that names its keywords (``RawSearchConfig.keywords``).
+
+    A keyword the file lists keeps its entry (so a disabled one stays off); any other becomes an
+    enabled entry of ``platform`` numbered after the file's lines, so it is searched from page 0.
+    """
+    listed = {entry.keyword.casefold(): entry for entry in entries}
+    last_line = max((entry.line for entry in entries), default=0)
+    chosen: list[KeywordEntry] = []
+    wanted = dict.fromkeys(" ".join(k.split()) for k in keywords if k.strip())  # as the file spells them
+    for number, keyword in enumerate(wanted, start=1):
+        entry = listed.get(keyword.casefold())
+        if entry is None or platform not in entry.platforms:
+            entry = KeywordEntry(keyword, (platform,), ("api",), enabled=True, line=last_line + number)
+        chosen.append(entry)
+    return chosen
