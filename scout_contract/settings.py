@@ -53,6 +53,7 @@ class ScoutSettings(BaseModel):
         "aws_region": "AWS_REGION",
         "search_cron": "SCOUT_SEARCH_CRON",
         "stats_cron": "SCOUT_STATS_CRON",
+        "export_cron": "SCOUT_EXPORT_CRON",
         "label_max_wait_minutes": "SCOUT_LABEL_MAX_WAIT_MINUTES",
         "relabel_days": "SCOUT_RELABEL_DAYS",
         "reviewer": "SCOUT_REVIEWER",
@@ -95,6 +96,7 @@ class ScoutSettings(BaseModel):
     # automation
     search_cron: str = Field(default="*/15 * * * *", description="The predecessor searched every 15 min.")
     stats_cron: str = Field(default="0 2 * * *", description="Yesterday's keyword stats at 02:00 UTC.")
+    export_cron: str = Field(default="0 6 * * *", description="The day's lead exports at 06:00 UTC.")
     label_max_wait_minutes: int = Field(default=60, ge=1, description="Oldest unit's wait before a run.")
     relabel_days: int = Field(default=7, ge=1, description="Days a new audience version relabels.")
     # reviews
@@ -131,7 +133,7 @@ class ScoutSettings(BaseModel):
             raise ValueError("is not a plain lower-case schema name (letters, digits, _)")
         return value
 
-    @field_validator("search_cron", "stats_cron")
+    @field_validator("search_cron", "stats_cron", "export_cron")
     @classmethod
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:

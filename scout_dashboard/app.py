@@ -16,7 +16,15 @@ from functools import partial
 import streamlit as st
 
 from scout_contract.settings import ScoutSettings
-from scout_dashboard import page_funnel, page_health, page_keywords, page_leads, page_models, page_review
+from scout_dashboard import (
+    page_exclusions,
+    page_funnel,
+    page_health,
+    page_keywords,
+    page_leads,
+    page_models,
+    page_review,
+)
 from scout_dashboard.targets import marts_target
 
 # No page or page_icon icons: Streamlit turns them into the tab's favicon by fetching them from a
@@ -29,15 +37,16 @@ try:
 except ValueError as exc:  # a bad variable: the message names it and never shows a secret
     st.error(f"The dashboard cannot read its settings: {exc}")
     st.stop()
+# Who the pages that write (Review, Leads, Exclusions) record by default; the sidebar can change it.
+reviewer = settings.reviewer or "unknown"
 
 PAGES = (
     st.Page(partial(page_funnel.render, target), title="Funnel", url_path="funnel", default=True),
-    st.Page(partial(page_leads.render, target), title="Leads", url_path="leads"),
+    st.Page(partial(page_leads.render, target, reviewer), title="Leads", url_path="leads"),
+    st.Page(partial(page_exclusions.render, target, reviewer), title="Exclusions", url_path="exclusions"),
     st.Page(partial(page_keywords.render, target), title="Keywords", url_path="keywords"),
     st.Page(partial(page_health.render, target), title="Pipeline health", url_path="health"),
     st.Page(partial(page_models.render, target), title="Models", url_path="models"),
-    st.Page(
-        partial(page_review.render, target, settings.reviewer or "unknown"), title="Review", url_path="review"
-    ),
+    st.Page(partial(page_review.render, target, reviewer), title="Review", url_path="review"),
 )
 st.navigation(list(PAGES)).run()

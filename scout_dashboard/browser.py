@@ -23,6 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 PAGES: dict[str, tuple[str, str]] = {
     "funnel": ("", "Discovery funnel"),
     "leads": ("leads", "Leads"),
+    "exclusions": ("exclusions", "Exclusions"),
     "keywords": ("keywords", "Keyword leaderboard"),
     "health": ("health", "Pipeline health"),
     "models": ("models", "Model agreement"),

@@ -35,3 +35,8 @@ def percent(value: float | None) -> str:
 def millis(value: float | None) -> str:
     """A latency in whole milliseconds: 385 ms."""
     return MISSING if _missing(value) else f"{value:,.0f} ms"
+
+
+def escape_markdown(text: str) -> str:
+    """Text inside Markdown (a handle, a name, an error): every punctuation character taken literally."""
+    return "".join(f"\\{ch}" if not ch.isalnum() and not ch.isspace() else ch for ch in text)

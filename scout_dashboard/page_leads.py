@@ -32,8 +32,6 @@ from scout_contract.leads import (
     LeadStateError,
 )
 from scout_dashboard import formatting, queries, review_queries, ui
-from scout_dashboard.page_review import _escape as escape_markdown
-from scout_dashboard.page_review import _tables_ready
 from scout_dashboard.targets import MartsTarget
 from scout_leads import exclusions, lead_list, state
 from scout_leads.reader import MartsUnavailable
@@ -67,6 +65,16 @@ def reviewer_input(default_reviewer: str) -> str:
         return st.text_input(
             "Reviewer", value=default_reviewer, key=REVIEWER_KEY, help="recorded with every change you make"
         )
+
+
+def writable(target: MartsTarget) -> bool:
+    """Whether the warehouse has the tables the writes need (made once per process, as on the Review page)."""
+    try:
+        ui.tables_ready(target.location)
+    except WarehouseError as exc:
+        st.warning(f"The warehouse cannot take changes right now: {exc}", icon=":material/lock:")
+        return False
+    return True
 
 
 def _filters(target: MartsTarget, window: queries.Window) -> lead_list.LeadFilters | None:
@@ -151,10 +159,7 @@ def render(target: MartsTarget, default_reviewer: str = "unknown") -> None:
         "matches, then the number and share of models saying true, then HAS. Excluded accounts "
         "never show (see Exclusions)."
     )
-    try:
-        _tables_ready(target.location)
-    except WarehouseError as exc:
-        st.warning(f"The warehouse cannot take changes right now: {exc}", icon=":material/lock:")
+    writable(target)  # the list can still be read when not
     filters = _filters(target, window)
     if filters is None:
         return
@@ -195,7 +200,7 @@ def _top_cards(leads: pl.DataFrame, how_many: int = 3) -> None:
     for column, lead in zip(columns, leads.head(how_many).iter_rows(named=True), strict=False):
         with column.container(border=True):
             st.markdown(
-                f"**@{escape_markdown(lead['handle'] or '')}** · {lead['platform']} · {lead['verdict']}"
+                f"**@{formatting.escape_markdown(lead['handle'] or '')}** · {lead['platform']} · {lead['verdict']}"
             )
             st.caption(
                 f"HAS {lead['has']:.2f} · {formatting.count(lead['followers'])} followers · "
@@ -213,20 +218,26 @@ def _lead_key(lead: dict[str, Any]) -> str:
     return f"{lead['platform']}:{lead['platform_id']}"
 
 
-def _read_now(target: MartsTarget, query: Query) -> pl.DataFrame:
+def read_live(target: MartsTarget, query: Query, what: str) -> pl.DataFrame:
+    """``query`` without the cache (what a person just changed); when it cannot be read, say why and stop."""
     try:
         return review_queries.read_now(target.location, query)
     except MartsUnavailable as exc:
-        st.warning(f"The lead's state cannot be read right now. {exc}", icon=":material/hourglass_empty:")
+        st.warning(f"{what} cannot be read right now. {exc}", icon=":material/hourglass_empty:")
         st.stop()
         raise
 
 
-def _lead_actions(target: MartsTarget, leads: pl.DataFrame, audience: str, reviewer: str) -> None:
-    st.subheader("Act on a lead")
-    last = st.session_state.pop(_LAST, None)
+def show_last_write(key: str) -> None:
+    """What the last form callback did (saved or refused), kept in ``st.session_state[key]`` over the rerun."""
+    last = st.session_state.pop(key, None)
     if last is not None:
         (st.error if last[0] == "error" else st.success)(last[1])
+
+
+def _lead_actions(target: MartsTarget, leads: pl.DataFrame, audience: str, reviewer: str) -> None:
+    st.subheader("Act on a lead")
+    show_last_write(_LAST)
     if leads.height == 0:
         st.caption("No lead on this page.")
         return
@@ -239,8 +250,8 @@ def _lead_actions(target: MartsTarget, leads: pl.DataFrame, audience: str, revie
     )
     lead = by_key[chosen]
     where = (lead["platform"], lead["platform_id"], audience)
-    now = _read_now(target, Query(CURRENT_STATE_SQL, where)).row(0, named=True)
-    history = _read_now(target, Query(LEAD_HISTORY_SQL, where))
+    now = read_live(target, Query(CURRENT_STATE_SQL, where), "The lead's state").row(0, named=True)
+    history = read_live(target, Query(LEAD_HISTORY_SQL, where), "The lead's history")
     current = now["state"]
     state_column, since_column, by_column = st.columns(3)
     state_column.metric("Lead state", current)
@@ -295,13 +306,13 @@ def _move(target: MartsTarget, lead: dict[str, Any], audience: str, key: str) ->
             source=SOURCE_DASHBOARD,
         )
     except (LeadStateError, WarehouseError) as exc:
-        st.session_state[_LAST] = ("error", f"Not saved: {escape_markdown(str(exc))}")
+        st.session_state[_LAST] = ("error", f"Not saved: {formatting.escape_markdown(str(exc))}")
         return
     st.cache_data.clear()  # the cached list still holds the old state
     st.session_state[_LAST] = (
         "ok",
-        f"Saved @{escape_markdown(lead['handle'] or '')}: {event['from_state']} → {event['state']} "
-        f"(by {escape_markdown(event['set_by'])})",
+        f"Saved @{formatting.escape_markdown(lead['handle'] or '')}: {event['from_state']} → {event['state']} "
+        f"(by {formatting.escape_markdown(event['set_by'])})",
     )
 
 
@@ -333,11 +344,11 @@ def _exclude(target: MartsTarget, lead: dict[str, Any], key: str) -> None:
             st.session_state.get(REVIEWER_KEY) or "",
         )
     except (ExclusionError, WarehouseError) as exc:
-        st.session_state[_LAST] = ("error", f"Not excluded: {escape_markdown(str(exc))}")
+        st.session_state[_LAST] = ("error", f"Not excluded: {formatting.escape_markdown(str(exc))}")
         return
     st.cache_data.clear()  # the cached list still holds the account
     st.session_state[_LAST] = (
         "ok",
-        f"Excluded @{escape_markdown(lead['handle'] or '')} (exclusion {exclusion_id}): "
+        f"Excluded @{formatting.escape_markdown(lead['handle'] or '')} (exclusion {exclusion_id}): "
         "it no longer shows in the leads",
     )

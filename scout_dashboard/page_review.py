@@ -36,13 +36,6 @@ _SKIPPED = "review_skipped"  # session_state: platform:platform_id keys skipped 
 _LAST = "review_last"  # session_state: what the last click did (shown after the rerun)
 
 
-@st.cache_resource(show_spinner=False)
-def _tables_ready(location: Any) -> bool:
-    """Bring the warehouse's tables up to date once per dashboard process (see ensure_tables)."""
-    review_queries.ensure_tables(location)
-    return True
-
-
 def _account_key(profile: dict[str, Any]) -> str:
     return f"{profile['platform']}:{profile['platform_id']}"
 
@@ -69,15 +62,21 @@ def _record(target: MartsTarget, profile: dict[str, Any], label: bool | None, re
     try:
         review_queries.record_review(target.location, row)
     except WarehouseError as exc:
-        st.session_state[_LAST] = ("error", f"Not saved: {_escape(str(exc))}")
+        st.session_state[_LAST] = ("error", f"Not saved: {formatting.escape_markdown(str(exc))}")
         return
-    who = _escape(row["reviewer"])
-    st.session_state[_LAST] = ("ok", f"Saved @{_escape(row['handle'])}: {label_word(label)} (by {who})")
+    who = formatting.escape_markdown(row["reviewer"])
+    st.session_state[_LAST] = (
+        "ok",
+        f"Saved @{formatting.escape_markdown(row['handle'])}: {label_word(label)} (by {who})",
+    )
 
 
 def _skip(profile: dict[str, Any]) -> None:
     st.session_state.setdefault(_SKIPPED, []).append(_account_key(profile))
-    st.session_state[_LAST] = ("ok", f"Skipped @{_escape(profile['handle'])} for this session")
+    st.session_state[_LAST] = (
+        "ok",
+        f"Skipped @{formatting.escape_markdown(profile['handle'])} for this session",
+    )
 
 
 def _read(target: MartsTarget, query: Query, what: str) -> pl.DataFrame:
@@ -107,7 +106,7 @@ def render(target: MartsTarget, default_reviewer: str = "unknown") -> None:
             "Reviewer", value=default_reviewer, key="review_reviewer", help="recorded with every verdict"
         )
     try:
-        _tables_ready(target.location)
+        ui.tables_ready(target.location)
     except WarehouseError as exc:
         st.warning(f"The warehouse cannot take reviews right now: {exc}", icon=":material/lock:")
         st.stop()
@@ -178,7 +177,7 @@ def _audience_hash(audience: str, labels: pl.DataFrame) -> str:
 
 def _show_profile(profile: dict[str, Any], labels: pl.DataFrame) -> None:
     with st.container(border=True):
-        st.markdown(f"**@{_escape(profile['handle'])}** · {profile['platform']}")
+        st.markdown(f"**@{formatting.escape_markdown(profile['handle'])}** · {profile['platform']}")
         st.text(profile["name"] or "(no name)")
         st.text(profile["bio"] or "(empty bio)")
         has, followers, category, consensus, local = st.columns(5)
@@ -211,8 +210,3 @@ def _show_profile(profile: dict[str, Any], labels: pl.DataFrame) -> None:
 
 def _verdict(value: Any) -> str:
     return label_word(value) if value is None or isinstance(value, bool) else str(value)
-
-
-def _escape(text: str) -> str:
-    """Text inside Markdown (a handle, a name, an error): every punctuation character taken literally."""
-    return "".join(f"\\{ch}" if not ch.isalnum() and not ch.isspace() else ch for ch in text)

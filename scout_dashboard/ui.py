@@ -15,7 +15,7 @@ import polars as pl
 import streamlit as st
 
 from resources.warehouse.location import WarehouseLocation
-from scout_dashboard import queries
+from scout_dashboard import queries, review_queries
 from scout_dashboard.targets import MartsTarget
 from scout_leads.reader import MartReader, MartsUnavailable
 
@@ -33,6 +33,13 @@ DEFAULT_DAYS = 30
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _read_cached(location: WarehouseLocation, sql: str, params: tuple) -> pl.DataFrame:
     return MartReader(location).read(queries.Query(sql, params))
+
+
+@st.cache_resource(show_spinner=False)
+def tables_ready(location: WarehouseLocation) -> bool:
+    """Bring the warehouse's tables up to date once per dashboard process, before the first write."""
+    review_queries.ensure_tables(location)
+    return True
 
 
 def read(target: MartsTarget, query: queries.Query) -> pl.DataFrame:

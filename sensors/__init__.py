@@ -1,6 +1,7 @@
 """Scout's automation: what runs by itself once the Dagster daemon is up (docs/operations.md).
 
-- ``search_schedule`` (every 15 min) and ``keyword_stats_schedule`` (02:00 UTC): the clocks.
+- ``search_schedule`` (every 15 min), ``keyword_stats_schedule`` (02:00 UTC) and
+  ``lead_export_schedule`` (06:00 UTC, every audience's new leads): the clocks.
 - ``label_queue_sensor``: labels a (day, model) when a batch is full or its oldest unit waited.
 - ``config_change_sensor`` + ``relabel_after_refresh_sensor``: keyword and audience edits.
 - ``run_failure_sensor`` + ``run_retry_sensor``: failures recorded, retried or dead-lettered.
@@ -25,9 +26,9 @@ from sensors.labeler_refit import labeler_refit_sensor
 from sensors.relabel import relabel_after_refresh_sensor
 from sensors.run_failures import run_failure_sensor
 from sensors.run_retries import run_retry_sensor
-from sensors.schedules import keyword_stats_schedule, search_schedule
+from sensors.schedules import keyword_stats_schedule, lead_export_schedule, search_schedule
 
-SCHEDULES = [search_schedule, keyword_stats_schedule]
+SCHEDULES = [search_schedule, keyword_stats_schedule, lead_export_schedule]
 SENSORS = [
     label_queue_sensor,
     config_change_sensor,
@@ -52,6 +53,7 @@ __all__ = [
     "keyword_stats_schedule",
     "label_queue_sensor",
     "labeler_refit_sensor",
+    "lead_export_schedule",
     "relabel_after_refresh_sensor",
     "run_failure_sensor",
     "run_retry_sensor",

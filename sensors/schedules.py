@@ -1,4 +1,4 @@
-"""The two clocks of Scout: the 15-minute search and the 02:00 UTC keyword statistics.
+"""The clocks of Scout: the 15-minute search, the 02:00 UTC keyword statistics, the 06:00 UTC exports.
 
 Both derive the partition from the tick's *scheduled* time, never from the wall clock, so a
 tick evaluated late (daemon down at midnight, a busy host) still asks for the day it was
@@ -19,15 +19,17 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from scout_assets.jobs import keyword_stats_job, scout_main_job
-from scout_assets.partitions import PLATFORMS, partition_key
+from scout_assets.jobs import keyword_stats_job, lead_exports_job, scout_main_job
+from scout_assets.partitions import PLATFORMS, audience_partitions, partition_key
 from scout_contract.settings import SettingsError
 from sensors.cursors import utc_now
 from sensors.run_queries import WAITING, run_of_partition
 from sensors.settings import (
+    EXPORT_CRON_ENV,
     SEARCH_CRON_ENV,
     STATS_CRON_ENV,
     TIMEZONE,
+    export_cron,
     search_cron,
     stats_cron,
 )
@@ -77,6 +79,26 @@ def keyword_stats_request(tick: datetime) -> dg.RunRequest:
         partition_key=day.isoformat(),
         tags={TRIGGER_TAG: "keyword_stats_schedule", TICK_TAG: tick.isoformat()},
     )
+
+
+def lead_export_requests(tick: datetime) -> list[dg.RunRequest]:
+    """One ``scout_lead_exports`` run per audience version for the tick's UTC day.
+
+    The export writes the leads no export has carried yet, so the day only names the batch: the
+    leads found since yesterday's export go out in today's files, and none twice.
+    """
+    day = tick.astimezone(UTC).date().isoformat()
+    return [
+        dg.RunRequest(
+            run_key=f"{key}@{tick.isoformat()}",
+            partition_key=key,
+            tags={TRIGGER_TAG: "lead_export_schedule", TICK_TAG: tick.isoformat()},
+        )
+        for key in (
+            dg.MultiPartitionKey({"date": day, "audience": audience})
+            for audience in audience_partitions.get_partition_keys()
+        )
+    ]
 
 
 ScheduleFn = Callable[[dg.ScheduleEvaluationContext], list[dg.RunRequest] | dg.RunRequest | dg.SkipReason]
@@ -134,3 +156,17 @@ def search_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest
 )
 def keyword_stats_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return keyword_stats_request(tick_time(context))
+
+
+@_schedule(
+    name="lead_export_schedule",
+    env=EXPORT_CRON_ENV,
+    cron=export_cron,
+    job=lead_exports_job,
+    description=(
+        "Daily at 06:00 UTC (SCOUT_EXPORT_CRON): every audience's leads no export has carried yet, as "
+        "CSV, Parquet and JSON lines in the export folder or the archive bucket (docs/leads.md)."
+    ),
+)
+def lead_export_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    return lead_export_requests(tick_time(context))

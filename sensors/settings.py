@@ -17,6 +17,7 @@ from scout_contract.settings import ScoutSettings
 
 SEARCH_CRON_ENV = ScoutSettings.ENV_NAMES["search_cron"]
 STATS_CRON_ENV = ScoutSettings.ENV_NAMES["stats_cron"]
+EXPORT_CRON_ENV = ScoutSettings.ENV_NAMES["export_cron"]
 LABEL_MAX_WAIT_ENV = ScoutSettings.ENV_NAMES["label_max_wait_minutes"]
 RELABEL_DAYS_ENV = ScoutSettings.ENV_NAMES["relabel_days"]
 
@@ -49,6 +50,10 @@ def search_cron() -> str:
 
 def stats_cron() -> str:
     return current_settings().stats_cron
+
+
+def export_cron() -> str:
+    return current_settings().export_cron
 
 
 def label_max_wait() -> timedelta:

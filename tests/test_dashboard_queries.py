@@ -8,25 +8,36 @@ local server is there), with expectations worked out from the demo rows.
 from __future__ import annotations
 
 import math
+import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from resources.warehouse.location import parse_warehouse_url
+from resources.warehouse.operations import WarehouseClient, WarehouseOperations
+from scout_contract.leads import SOURCE_DASHBOARD
 from scout_contract.settings import ScoutSettings
+from scout_contract.tables import LEAD_EXPORTS, polars_schema
 from scout_dashboard import formatting, queries
 from scout_dashboard.queries import Window
 from scout_dashboard.targets import MartsTarget, marts_target
 from scout_leads import lead_list, sql
+from scout_leads.exclusions import add_exclusion, remove_exclusion
 from scout_leads.lead_list import LeadFilters
 from scout_leads.reader import MartReader, MartsUnavailable
+from scout_leads.state import set_state
 from tests.dbt_fixtures import D1, D3, THELAI, UX, build_demo, demo_duckdb_marts
 
 ALL_DAYS = Window(start=date(2026, 2, 1), end=date(2026, 4, 1))
 EVERY_VERDICT = lead_list.VERDICTS
+EVERY_UX_LEAD = {
+    "ada_research", "ivy.bsky.social", "cy_edge", "fin_diary", "bo_interviews", "gia.bsky.social", "eve_ops",
+}  # fmt: skip
 
 # --- SQL and parameters (pure) ---------------------------------------------------------------------
 
@@ -54,6 +65,20 @@ def test_every_lead_filter_is_a_bound_parameter():
     assert "$12" in query.sql and "$13" not in query.sql  # limit, then offset
 
 
+def test_lead_states_export_filter_and_page_are_bound_parameters():
+    filters = LeadFilters(
+        audience=UX, states=("new", "contacted"), new_since_export=True, limit=50, offset=100
+    )
+    query = lead_list.leads("analytics", filters)
+    assert query.params == (UX, "bluesky", "twitter", "match", "new", "contacted", 0.0, 1.0, 50, 100)
+    for value in ("contacted", "100", "50"):
+        assert value not in query.sql
+    assert "lead_state in ($5, $6)" in query.sql and "limit $9 offset $10" in query.sql
+    assert "lead_exports" in query.sql  # new since the last export: an anti-join, no value of its own
+    everyone = lead_list.leads("analytics", LeadFilters(audience=UX))  # every state: no clause at all
+    assert "lead_state in" not in everyone.sql and "lead_exports" not in everyone.sql
+
+
 def test_search_wildcards_are_taken_literally():
     assert sql.contains_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
 
@@ -72,6 +97,11 @@ def test_an_empty_selection_matches_nothing():
         (lambda: LeadFilters(audience=UX, verdicts=("yes",)), "unknown verdict(s) ['yes']"),
         (lambda: LeadFilters(audience=UX, followers_min=10, followers_max=5), "followers range [10, 5]"),
         (lambda: LeadFilters(audience=UX, limit=0), "limit must be positive"),
+        (lambda: LeadFilters(audience=UX, offset=-1), "offset must not be negative, got -1"),
+        (
+            lambda: LeadFilters(audience=UX, states=("contacted", "ghosted")),
+            "unknown lead state(s) ['ghosted']",
+        ),
         (lambda: Window(start=D3, end=D3), "start 2026-03-03 must be before end 2026-03-03"),
         (
             lambda: lead_list.leads("analytics; drop", LeadFilters(audience=UX)),
@@ -131,6 +161,15 @@ def test_leads_come_best_first(duckdb_reader):
         ({"search": "EVE_"}, {"eve_ops"}),
         ({"search": "%"}, set()),  # a literal percent sign, not a wildcard
         ({"platforms": ()}, set()),
+        # Lead state (the demo's lead_events and reviews, tests/dbt_fixtures.py): ada contacted then
+        # replied, ivy rejected, cy and eve reviewed by a person, the rest untouched.
+        ({"states": ("replied",)}, {"ada_research"}),
+        ({"states": ("rejected",)}, {"ivy.bsky.social"}),
+        ({"states": ("reviewed",)}, {"cy_edge", "eve_ops"}),
+        ({"states": ("new",)}, {"bo_interviews", "fin_diary", "gia.bsky.social"}),
+        ({"states": ("contacted", "converted")}, set()),
+        ({"states": ()}, set()),
+        ({"new_since_export": True}, EVERY_UX_LEAD),  # the demo exported nothing
     ],
 )
 def test_lead_filters_select_the_right_accounts(duckdb_reader, overrides, expected):
@@ -143,6 +182,81 @@ def test_lead_limit_caps_the_list(duckdb_reader):
         "ada_research",
         "ivy.bsky.social",
     ]
+
+
+def check_live_lead_list(reader: MartReader, warehouse: WarehouseOperations) -> None:
+    """Pages add up to the list; a move, an exclusion and an export made after dbt built the mart show at once.
+
+    Writes to ``warehouse`` (a copy of the demo): through ``scout_leads`` as the dashboard, CLI and
+    API do, and a ``lead_exports`` row as the ``lead_exports`` asset writes it.
+    """
+    everyone = LeadFilters(audience=UX, verdicts=EVERY_VERDICT)
+
+    def count(filters: LeadFilters) -> int:
+        return int(reader.read(lead_list.lead_count("analytics", filters))["leads"][0])
+
+    full = handles(reader, everyone)
+    assert set(full) == EVERY_UX_LEAD
+    pages = [handles(reader, replace(everyone, limit=3, offset=offset)) for offset in (0, 3, 6, 9)]
+    assert [len(page) for page in pages] == [3, 3, 1, 0] and pages[0] + pages[1] + pages[2] == full
+    assert count(replace(everyone, limit=3, offset=3)) == len(full)  # the total ignores the page
+
+    # fin_diary (new in the mart) is contacted: the list shows it, the mart does not know yet.
+    event = set_state(
+        warehouse, platform="twitter", platform_id="t6", handle="fin_diary", audience=UX,
+        state="contacted", note="emailed on Monday", set_by="sam", source=SOURCE_DASHBOARD,
+    )  # fmt: skip
+    in_mart = reader.read(
+        sql.Query("select lead_state from analytics.mart_audience_leads where audience = $1 and platform_id = 't6'", (UX,))
+    )  # fmt: skip
+    assert in_mart["lead_state"].to_list() == ["new"]
+    listed = {
+        r["handle"]: r for r in reader.read(lead_list.leads("analytics", everyone)).iter_rows(named=True)
+    }
+    fin = listed["fin_diary"]
+    assert (fin["lead_state"], fin["lead_note"], fin["lead_state_by"], fin["lead_state_at"]) == (
+        "contacted", "emailed on Monday", "sam", event["set_at"],
+    )  # fmt: skip
+    assert listed["ada_research"]["lead_state"] == "replied"  # no newer event: as before
+    assert handles(reader, replace(everyone, states=("contacted",))) == ["fin_diary"]
+    assert "fin_diary" not in handles(reader, replace(everyone, states=("new",)))
+
+    # cy_edge is excluded (by handle): gone from the list and the count until the entry is removed.
+    exclusion_id, matched = add_exclusion(warehouse, "twitter", "handle", "Cy_Edge", "asked not to", "sam")
+    assert matched == 1
+    assert "cy_edge" not in handles(reader, everyone) and count(everyone) == len(full) - 1
+    remove_exclusion(warehouse, exclusion_id, "consent given", "sam")
+    assert handles(reader, everyone) == full and count(everyone) == len(full)
+
+    # ada is exported for UX; fin_diary for the other audience only, which hides nothing for UX.
+    now = datetime.now(UTC).replace(tzinfo=None)
+    exported = pl.DataFrame(
+        [
+            {
+                "audience": audience,
+                "platform": "twitter",
+                "platform_id": platform_id,
+                "export_date": D3,
+                "exported_at": now,
+            }
+            for audience, platform_id in ((UX, "t1"), (THELAI, "t6"))
+        ],
+        schema=polars_schema(LEAD_EXPORTS.columns),
+    )
+    warehouse.append(LEAD_EXPORTS.name, exported)
+    new_only = replace(everyone, new_since_export=True)
+    assert handles(reader, new_only) == [h for h in full if h != "ada_research"]
+    assert count(new_only) == len(full) - 1
+    assert handles(reader, LeadFilters(audience=THELAI, verdicts=EVERY_VERDICT, new_since_export=True)) == [
+        "ada_research"
+    ]
+
+
+def test_the_lead_list_shows_moves_exclusions_and_exports_at_once_on_duckdb(tmp_path: Path):
+    path = tmp_path / "live.duckdb"
+    shutil.copyfile(demo_duckdb_marts().path, path)  # a copy: the demo is shared by other tests
+    location = parse_warehouse_url(f"duckdb://{path}")
+    check_live_lead_list(MartReader(location), WarehouseClient(location))
 
 
 def check_totals(reader: MartReader) -> None:
@@ -241,6 +355,10 @@ def test_page_queries_run_on_postgres(postgres_warehouse, tmp_path: Path):
         "ada_research",
         "ivy.bsky.social",
     ]
+    assert set(handles(reader, LeadFilters(audience=UX, verdicts=EVERY_VERDICT, states=("new",)))) == {
+        "bo_interviews", "fin_diary", "gia.bsky.social",
+    }  # fmt: skip
+    check_live_lead_list(reader, postgres_warehouse)
 
 
 # --- the reader's errors ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The search and keyword-stats schedules, tick by tick (``dg.build_schedule_context``)."""
+"""The search, keyword-stats and lead-export schedules, tick by tick (``dg.build_schedule_context``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import dagster as dg
 import pytest
 
-from scout_assets.jobs import keyword_stats_job, scout_main_job
-from scout_assets.partitions import PLATFORMS
+from scout_assets.jobs import keyword_stats_job, lead_exports_job, scout_main_job
+from scout_assets.partitions import PLATFORMS, audience_partitions
 from scout_contract.settings import ScoutSettings, SettingsError
 from sensors import schedules
-from sensors.schedules import keyword_stats_schedule, search_schedule
+from sensors.schedules import keyword_stats_schedule, lead_export_schedule, search_schedule
 from sensors.settings import (
     SEARCH_CRON_ENV,
     search_cron,
@@ -93,10 +93,30 @@ def test_keyword_stats_tick_requests_the_previous_utc_day():
     assert keyword_stats_job.partitions_def.has_partition_key(request.partition_key)
 
 
+def test_lead_export_tick_requests_every_audience_for_the_utc_day():
+    at = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    requests = lead_export_schedule(dg.build_schedule_context(scheduled_execution_time=at))
+    audiences = audience_partitions.get_partition_keys()
+    assert audiences, "the shipped audience files are the audience partitions"
+    assert sorted(r.partition_key for r in requests) == sorted(f"{a}|2026-03-02" for a in audiences)
+    for request in requests:
+        assert request.run_key == f"{request.partition_key}@2026-03-02T06:00:00+00:00"
+        assert request.tags["scout/trigger"] == "lead_export_schedule"
+        assert lead_exports_job.partitions_def.has_partition_key(request.partition_key)
+    # the same tick again asks for the same run keys: the daemon launches none twice
+    again = lead_export_schedule(dg.build_schedule_context(scheduled_execution_time=at))
+    assert [r.run_key for r in again] == [r.run_key for r in requests]
+
+
 def test_schedules_are_utc_running_by_default_and_target_their_jobs():
     assert search_schedule.cron_schedule == ScoutSettings().search_cron == "*/15 * * * *"
     assert keyword_stats_schedule.cron_schedule == ScoutSettings().stats_cron == "0 2 * * *"
-    for schedule, job in ((search_schedule, scout_main_job), (keyword_stats_schedule, keyword_stats_job)):
+    assert lead_export_schedule.cron_schedule == ScoutSettings().export_cron == "0 6 * * *"
+    for schedule, job in (
+        (search_schedule, scout_main_job),
+        (keyword_stats_schedule, keyword_stats_job),
+        (lead_export_schedule, lead_exports_job),
+    ):
         assert schedule.execution_timezone == "UTC"
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
         assert schedule.job_name == job.name
