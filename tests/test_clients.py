@@ -147,7 +147,9 @@ def test_pages_through_a_keyword_until_the_cursor_runs_out(platform: str, server
     # Each page resumes from the previous page's cursor.
     assert [p.cursor_in for p in pages] == [None] + [p.cursor_out for p in pages[:-1]]
     search_requests = [r for r in server.requests if r.path == SEARCH_PATHS[platform]]
-    assert len(search_requests) == len(pages)
+    # One request per page, plus any attempt a loaded machine made the client retry (a timeout):
+    # every request the server saw is one the pages recorded.
+    assert len(search_requests) == sum(len(page.calls) for page in pages) >= len(pages)
     seen: set[str] = set()
     for number, page in enumerate(pages):
         assert page.request_id == f"req-{number}" and page.platform == platform and page.keyword == KEYWORD
