@@ -26,6 +26,7 @@ from scout_contract.leads import (
     parse_state,
 )
 from scout_contract.platforms import PLATFORMS
+from scout_contract.tables import MAX_KEYWORD_LENGTH
 from scout_leads import lead_list
 from scout_leads.state import LeadInputError, current_state, find_account, set_state
 
@@ -97,7 +98,7 @@ def list_leads(
     followers_min: Annotated[int | None, Query(ge=0)] = None,
     followers_max: Annotated[int | None, Query(ge=0)] = None,
     keyword: Annotated[
-        str | None, Query(max_length=255, description="one whole keyword that found it")
+        str | None, Query(max_length=MAX_KEYWORD_LENGTH, description="one whole keyword that found it")
     ] = None,
     search: Annotated[str | None, Query(max_length=200, description="text in handle, name or bio")] = None,
     new_since_export: Annotated[bool, Query(description="only leads no export has carried")] = False,

@@ -25,11 +25,11 @@ from scout_api.dagster_runs import DagsterRefused, DagsterUnavailable, RunNotFou
 from scout_api.errors import ApiError, ServiceUnavailable
 from scout_contract.audience import load_audiences
 from scout_contract.platforms import PLATFORMS
+from scout_contract.tables import MAX_KEYWORD_LENGTH
 
 router = APIRouter(tags=["searches and runs"])
 
 MAX_KEYWORDS = 20
-MAX_KEYWORD_CHARS = 255  # the keyword file's limit (scout_assets/domain/keyword_file.py)
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 
 
@@ -51,8 +51,8 @@ class SearchRequest(BaseModel):
             text = " ".join(value.split())
             if not text:
                 raise ValueError(f"keyword {number} is empty")
-            if len(text) > MAX_KEYWORD_CHARS:
-                raise ValueError(f"keyword {number} is longer than {MAX_KEYWORD_CHARS} characters")
+            if len(text) > MAX_KEYWORD_LENGTH:
+                raise ValueError(f"keyword {number} is longer than {MAX_KEYWORD_LENGTH} characters")
             if any(ord(ch) < 32 for ch in value):
                 raise ValueError(f"keyword {number} contains a control character")
             cleaned.append(text)

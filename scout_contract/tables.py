@@ -166,6 +166,10 @@ API_CALLS = Table(
     indexes=(("partition_date", "platform"),),
 )
 
+# The longest keyword Scout stores: the predecessor's varchar(255); longer strings are almost surely a
+# paste error (the keyword file refuses them, and so does the API).
+MAX_KEYWORD_LENGTH = 255
+
 KEYWORDS = Table(
     name="keywords",
     description="One keyword on one platform with its search state, as of the end of a partition day.",

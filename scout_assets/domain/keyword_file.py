@@ -12,9 +12,9 @@ from pathlib import Path
 
 from scout_contract.paths import KEYWORD_FILE
 from scout_contract.platforms import PLATFORMS
+from scout_contract.tables import MAX_KEYWORD_LENGTH
 
 HEADER = ("keyword", "platforms", "tags", "enabled")
-MAX_KEYWORD_LENGTH = 255  # the predecessor's varchar(255); longer strings are almost surely a paste error
 
 
 class KeywordFileError(ValueError):
