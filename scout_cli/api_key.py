@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from scout_cli.exclude import _actor, _warehouse  # who acts, and the warehouse with its schema synced
+from scout_cli.actions import actor, open_synced_warehouse, run_action
 from scout_leads.api_keys import SCOPES
 
 
@@ -41,20 +41,9 @@ def add_api_key_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run(action) -> int:
-    """Run ``action`` and map errors to exit codes and one ``error:`` line on stderr."""
-    from resources.warehouse import WarehouseError
-    from scout_contract.settings import SettingsError
     from scout_leads.api_keys import ApiKeyError
 
-    try:
-        action()
-    except (ApiKeyError, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except WarehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_action(action, (ApiKeyError,))
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -62,7 +51,7 @@ def run_create(args: argparse.Namespace) -> int:
     from scout_leads.api_keys import create_key
 
     def action() -> None:
-        key, text = create_key(_warehouse(), args.name, args.scope, _actor(args.by))
+        key, text = create_key(open_synced_warehouse(), args.name, args.scope, actor(args.by))
         print(text)
         print(
             f"created {key.scope} key {key.key_id} ({key.name}); it is shown only now: "
@@ -78,7 +67,7 @@ def run_list(args: argparse.Namespace) -> int:
     from scout_leads.api_keys import list_keys
 
     def action() -> None:
-        keys = list_keys(_warehouse())
+        keys = list_keys(open_synced_warehouse())
         print("id\tname\tscope\tstate\tcreated_by\tcreated_at\trevoked_at")
         for key in keys:
             revoked = "" if key.active else f"{key.revoked_at:%Y-%m-%d %H:%M}"
@@ -96,7 +85,7 @@ def run_revoke(args: argparse.Namespace) -> int:
     from scout_leads.api_keys import revoke_key
 
     def action() -> None:
-        key = revoke_key(_warehouse(), args.key_id, _actor(args.by))
+        key = revoke_key(open_synced_warehouse(), args.key_id, actor(args.by))
         print(f"revoked key {key.key_id} ({key.name}, {key.scope})")
 
     return _run(action)

@@ -15,10 +15,10 @@ why): nothing is ever deleted. ``--by`` defaults to ``$SCOUT_REVIEWER``, then ``
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
+from scout_cli.actions import actor, open_synced_warehouse, run_action
 from scout_contract.platforms import PLATFORMS
 
 # option -> entry kind (scout_contract/exclusions.py)
@@ -67,34 +67,10 @@ def add_exclude_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _actor(by: str | None) -> str:
-    return (by or os.environ.get("SCOUT_REVIEWER") or os.environ.get("USER") or "").strip()
-
-
-def _warehouse():
-    from scout_assets.resources_binding import open_warehouse
-    from scout_contract.settings import ScoutSettings
-
-    warehouse = open_warehouse(ScoutSettings.from_environ(os.environ))
-    warehouse.ensure_schema()
-    return warehouse
-
-
 def _run(action) -> int:
-    """Run ``action`` and map errors to exit codes and one ``error:`` line on stderr."""
-    from resources.warehouse import WarehouseError
     from scout_contract.exclusions import ExclusionError
-    from scout_contract.settings import SettingsError
 
-    try:
-        action()
-    except (ExclusionError, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except WarehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_action(action, (ExclusionError,))
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -105,12 +81,12 @@ def run_add(args: argparse.Namespace) -> int:
 
     def action() -> None:
         exclusion_id, hits = add_exclusion(
-            _warehouse(),
+            open_synced_warehouse(),
             args.platform,
             _KIND_OPTIONS[option],
             getattr(args, option),
             args.reason,
-            _actor(args.by),
+            actor(args.by),
         )
         print(f"added exclusion {exclusion_id}: excludes {hits} known account(s) now")
 
@@ -122,7 +98,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from scout_leads.exclusions import remove_exclusion
 
     def action() -> None:
-        entry = remove_exclusion(_warehouse(), args.exclusion_id, args.reason, _actor(args.by))
+        entry = remove_exclusion(open_synced_warehouse(), args.exclusion_id, args.reason, actor(args.by))
         print(f"removed exclusion {entry.exclusion_id} ({entry.platform} {entry.kind} {entry.value!r})")
 
     return _run(action)
@@ -133,7 +109,7 @@ def run_list(args: argparse.Namespace) -> int:
     from scout_leads.exclusions import entries
 
     def action() -> None:
-        warehouse = _warehouse()
+        warehouse = open_synced_warehouse()
         counts = dict(
             warehouse.read(
                 "select exclusion_id, count(*) as n from excluded_accounts group by exclusion_id"
