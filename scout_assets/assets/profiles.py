@@ -13,13 +13,15 @@ same rows, and a parser fix (or the text sanitizer) can be replayed over history
 whose stored page holds a lone surrogate or bad rows recovers on its next run.
 """
 
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import dagster as dg
 import polars as pl
 
-from resources.platforms.quarantine import FIELD, PAGE, PAGE_INDEX, ROW, ParsedRows, quarantine
-from resources.platforms.raw_pages import profiles_from_page
+from resources.platforms.columnar import columnar_appearances
+from resources.platforms.quarantine import FIELD, PAGE, ROW
+from resources.platforms.stored_pages import PAGE_COLUMNS, empty_results
 from resources.warehouse import Warehouse
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
@@ -36,11 +38,14 @@ from scout_assets.domain.profile_merge import (
     snapshots_from_sightings,
 )
 from scout_assets.partitions import daily_platform_partitions
-from scout_contract.errors import PayloadError
-from scout_contract.tables import PROFILE_COLUMNS, QUARANTINED_ROWS, polars_schema
+from scout_contract.tables import QUARANTINED_ROWS
 
 DUPLICATE_CHECK = "no_duplicate_accounts"
 QUARANTINE_SAMPLE = 5  # quarantine entries shown in the materialization's metadata
+# Stored pages parsed per batch: about 20-25 profiles and 30-60 kB of JSON each on X and Bluesky.
+PAGE_BATCH = 2_000
+# (pages, day, platform) -> (appearances, quarantine entries), as stored_pages.rowwise_appearances.
+PageParser = Callable[[pl.DataFrame, date, str], tuple[pl.DataFrame, pl.DataFrame]]
 
 
 @dg.asset(
@@ -93,12 +98,14 @@ def profiles(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
     )
 
 
-def _derive_partition(warehouse: Warehouse, day: date, platform: str) -> tuple[dict[str, int], list[dict]]:
+def _derive_partition(
+    warehouse: Warehouse, day: date, platform: str, parse: PageParser = columnar_appearances
+) -> tuple[dict[str, int], list[dict]]:
     """Rebuild one day x platform from its stored pages, in one transaction.
 
     Returns its counters and a few of its quarantine entries (for the metadata sample).
     """
-    appearances, held = _appearances(warehouse, day, platform)
+    appearances, held = _appearances(warehouse, day, platform, parse)
     snapshots = snapshots_from_sightings(appearances)
     sightings = sightings_from_appearances(appearances)
     where = {"partition_date": day, "platform": platform}
@@ -141,59 +148,48 @@ def _derive_partition(warehouse: Warehouse, day: date, platform: str) -> tuple[d
     return counts, sample.to_dicts()
 
 
-def _appearances(warehouse: Warehouse, day: date, platform: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _appearances(
+    warehouse: Warehouse, day: date, platform: str, parse: PageParser = columnar_appearances
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every profile appearance in the day's stored pages, with where and when it was seen,
-    and the ``quarantined_rows`` of the partition (what could not be read, and why)."""
-    pages = warehouse.read(
-        "select request_id, keyword, page, payload, hydration_payload, fetched_at from raw_searches "
-        "where partition_date = $1 and platform = $2 order by fetched_at, request_id",
-        [day, platform],
-    )
-    rows: list[dict] = []
-    held: list[dict] = []
-    for page in pages.iter_rows(named=True):
-        source = {
-            "partition_date": day,
-            "platform": platform,
-            "keyword": page["keyword"],
-            "request_id": page["request_id"],
-            "page": page["page"],
-        }
-        try:
-            parsed = profiles_from_page(platform, page["keyword"], page["payload"], page["hydration_payload"])
-        except PayloadError as exc:  # a stored page that is not a page: it costs itself, not the day
-            parsed = ParsedRows([], (quarantine(PAGE_INDEX, exc.field, exc.detail, page["payload"], PAGE),))
-        held.extend(
-            {
-                **source,
-                "row_index": entry.row_index,
-                "field": entry.field,
-                "severity": entry.severity,
-                "reason": entry.reason,
-                "raw_row": entry.raw_row,
-            }
-            for entry in parsed.quarantined
-        )
-        for position, profile in enumerate(parsed.rows):
-            rows.append(
-                {
-                    **profile,
-                    "keyword": page["keyword"],
-                    "request_id": page["request_id"],
-                    "fetched_at": page["fetched_at"],
-                    "position": position,
-                    "partition_date": day,
-                }
+    and the ``quarantined_rows`` of the partition (what could not be read, and why).
+
+    The day's pages are read :data:`PAGE_BATCH` at a time (keyset pagination in the day's order,
+    ``fetched_at, request_id``), so memory holds one batch of raw pages plus the output, however
+    large the day. ``parse`` is the columnar parser, which hands the pages it cannot vouch for to
+    the per-row reference (``stored_pages.rowwise_appearances``); tests pass the reference itself.
+    """
+    rows, held = [], []
+    for pages in _page_batches(warehouse, day, platform):
+        batch_rows, batch_held = parse(pages, day, platform)
+        rows.append(batch_rows)
+        held.append(batch_held)
+    if not rows:
+        return empty_results()
+    return pl.concat(rows), pl.concat(held)
+
+
+def _page_batches(warehouse: Warehouse, day: date, platform: str) -> Iterator[pl.DataFrame]:
+    """The partition's stored pages in day order, :data:`PAGE_BATCH` pages per frame."""
+    columns = ", ".join(PAGE_COLUMNS)
+    base = f"select {columns} from raw_searches where partition_date = $1 and platform = $2"
+    order = f"order by fetched_at, request_id limit {PAGE_BATCH}"
+    pages = warehouse.read(f"{base} {order}", [day, platform])
+    while pages.height:
+        yield pages
+        if pages.height < PAGE_BATCH:
+            return
+        last_at, last_id = pages["fetched_at"][-1], pages["request_id"][-1]
+        if last_at is None:  # NULLs sort last: only NULL-time pages remain after this one
+            pages = warehouse.read(
+                f"{base} and fetched_at is null and request_id > $3 {order}", [day, platform, last_id]
             )
-    schema = polars_schema(PROFILE_COLUMNS) | {
-        "keyword": pl.String,
-        "request_id": pl.String,
-        "fetched_at": pl.Datetime("us"),
-        "position": pl.Int64,
-        "partition_date": pl.Date,
-    }
-    quarantined = pl.DataFrame(held, schema=polars_schema(QUARANTINED_ROWS.columns))
-    return pl.DataFrame(rows, schema=schema), quarantined
+        else:
+            pages = warehouse.read(
+                f"{base} and (fetched_at > $3 or (fetched_at = $3 and request_id > $4) "
+                f"or fetched_at is null) {order}",
+                [day, platform, last_at, last_id],
+            )
 
 
 def _history_of(tx, platform: str, day: date) -> dict[str, pl.DataFrame]:
