@@ -23,6 +23,7 @@ from resources.platforms.columnar import columnar_appearances
 from resources.platforms.quarantine import FIELD, PAGE, ROW
 from resources.platforms.stored_pages import PAGE_COLUMNS, empty_results
 from resources.warehouse import Warehouse
+from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import (
     DERIVED_BACKFILL_POLICY,
     FOLLOW_UPSTREAM,
@@ -38,7 +39,7 @@ from scout_assets.domain.profile_merge import (
     snapshots_from_sightings,
 )
 from scout_assets.partitions import daily_platform_partitions
-from scout_contract.tables import QUARANTINED_ROWS
+from scout_contract.tables import PROFILE_SIGHTINGS, PROFILE_SNAPSHOTS, QUARANTINED_ROWS, polars_schema
 
 DUPLICATE_CHECK = "no_duplicate_accounts"
 QUARANTINE_SAMPLE = 5  # quarantine entries shown in the materialization's metadata
@@ -122,9 +123,12 @@ def _derive_partition(
         history = _history_of(tx, platform, day)
         current = current_profiles(history["snapshots"], history["sightings"])
         tx.upsert("profiles", current)
-        # Accounts a re-run no longer finds anywhere lose their current row.
-        orphans = set(touched["platform_id"]) - set(current["platform_id"])
-        for platform_id in sorted(orphans):
+        # Accounts this partition held before and no longer does: rebuilt from their other days
+        # (a re-run of a day between two others), and only those found on no day lose their row.
+        gone = sorted(set(touched["platform_id"]) - set(current["platform_id"]))
+        kept = _current_of(tx, platform, gone)
+        tx.upsert("profiles", kept)
+        for platform_id in sorted(set(gone) - set(kept["platform_id"])):
             tx.delete("profiles", {"platform": platform, "platform_id": platform_id})
 
     known_before = history["snapshots"].filter(pl.col("partition_date") < day)["platform_id"].unique()
@@ -190,6 +194,25 @@ def _page_batches(warehouse: Warehouse, day: date, platform: str) -> Iterator[pl
                 f"or fetched_at is null) {order}",
                 [day, platform, last_at, last_id],
             )
+
+
+def _current_of(tx, platform: str, platform_ids: list[str], chunk: int = 500) -> pl.DataFrame:
+    """The current rows of these accounts from every snapshot and sighting they still have."""
+    snapshots, sightings = [], []
+    for start in range(0, len(platform_ids), chunk):
+        ids = platform_ids[start : start + chunk]
+        where = f"where platform = $1 and platform_id in ({placeholders(len(ids), first=2)})"
+        snapshots.append(tx.read(f"select * from profile_snapshots {where}", [platform, *ids]))
+        sightings.append(tx.read(f"select * from profile_sightings {where}", [platform, *ids]))
+    if not snapshots or not sum(frame.height for frame in snapshots):
+        return current_profiles(
+            pl.DataFrame(schema=polars_schema(PROFILE_SNAPSHOTS.columns)),
+            pl.DataFrame(schema=polars_schema(PROFILE_SIGHTINGS.columns)),
+        )
+    return current_profiles(
+        pl.concat([f for f in snapshots if f.height], how="vertical_relaxed"),
+        pl.concat([f for f in sightings if f.height], how="vertical_relaxed"),
+    )
 
 
 def _history_of(tx, platform: str, day: date) -> dict[str, pl.DataFrame]:
