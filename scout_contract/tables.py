@@ -240,6 +240,15 @@ PROFILES = Table(
         ("keywords", "text"),
         ("keyword_count", "int"),
         ("previous_handles", "text"),
+        # What the days before last_partition_date add up to (null / empty without such a day), so
+        # the next derivation of the last day, or of a later one, needs only that day's rows and
+        # this one (scout_assets/domain/profile_merge.py ``advance_profiles``). Last, so a warehouse
+        # created before them gets them by ALTER TABLE in the same place.
+        ("prior_first_seen_at", "timestamp"),
+        ("prior_last_seen_at", "timestamp"),
+        ("prior_first_partition_date", "date"),
+        ("prior_handles", "text"),
+        ("prior_keywords", "text"),
     ),
     key=("platform", "platform_id"),
 )

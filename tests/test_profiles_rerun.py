@@ -1,4 +1,4 @@
-"""Re-deriving a day between two others keeps the accounts that day no longer holds.
+"""Re-deriving days: the accounts a day no longer holds, and the incremental current rows.
 
 An account seen on days 1, 2 and 3 and then no longer found on a re-run of day 2 (a parser fix
 quarantined its row, say) keeps its current row, rebuilt from days 1 and 3: day 2's keyword leaves
@@ -9,12 +9,16 @@ appearances are exactly the ones given.
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime
 
 import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
 
 from resources.warehouse import Warehouse
 from scout_assets.assets import profiles as profiles_asset
+from scout_assets.domain.profile_merge import current_profiles
 from tests.dbt_fixtures import rows
 from tests.test_profile_merge import frame, seen
 
@@ -85,3 +89,50 @@ def test_a_rerun_of_a_middle_day_rebuilds_what_it_no_longer_holds(warehouse: War
         "from profiles order by platform_id"
     ).rows()
     assert after == [("x", "ux research", 1, first, last, 12)]
+
+
+def _full_history(warehouse: Warehouse) -> pl.DataFrame:
+    snapshots = warehouse.read_table("profile_snapshots")
+    sightings = warehouse.read_table("profile_sightings")
+    return current_profiles(snapshots, sightings)
+
+
+def _stored(warehouse: Warehouse) -> pl.DataFrame:
+    frame = warehouse.read_table("profiles")
+    return frame.select(sorted(frame.columns)).sort("platform_id")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_profiles_equal_a_rebuild_from_the_whole_history(warehouse: Warehouse, seed: int) -> None:
+    """Days derived in a random order, re-runs and backfills included, accounts changing handles,
+    keywords and followers and dropping out: after every derivation the stored ``profiles`` equal
+    ``current_profiles`` over every stored snapshot and sighting (the rebuild the asset used to do)."""
+    rng = random.Random(seed)
+    days = [date(2026, 2, 1 + n) for n in range(6)]
+    for day in days:
+        _store_a_page(warehouse, day)
+    accounts = [f"a{n}" for n in range(12)]
+    for step in range(18):
+        day = rng.choice(days[: 2 + step // 3])  # mostly recent days, now and then an old one
+        seen_today = []
+        for position, pid in enumerate(sorted(rng.sample(accounts, rng.randint(0, 8)))):
+            handle = f"{pid}_{rng.choice('xyz')}"  # a handle that changes now and then
+            for hour, keyword in enumerate(
+                rng.sample(["ux", "ops", "research", "design"], rng.randint(1, 2))
+            ):
+                seen_today.append(
+                    seen(
+                        pid,
+                        handle,
+                        rng.randint(0, 999),
+                        keyword,
+                        f"r{step}",
+                        8 + hour,
+                        day=day,
+                        position=position,
+                    )
+                )
+        _derive(warehouse, day, seen_today)
+        expected = _full_history(warehouse)
+        expected = expected.select(sorted(expected.columns)).sort("platform_id")
+        assert_frame_equal(_stored(warehouse), expected, check_dtypes=False)

@@ -34,6 +34,7 @@ from scout_assets.assets.common import (
     summed,
 )
 from scout_assets.domain.profile_merge import (
+    advance_profiles,
     current_profiles,
     sightings_from_appearances,
     snapshots_from_sightings,
@@ -119,19 +120,40 @@ def _derive_partition(
         tx.replace_partition("profile_snapshots", snapshots, where)
         tx.replace_partition("profile_sightings", sightings, where)
         tx.replace_partition(QUARANTINED_ROWS.name, held, where)
-        touched = pl.concat([before, snapshots.select("platform_id")]).unique()
-        history = _history_of(tx, platform, day)
-        current = current_profiles(history["snapshots"], history["sightings"])
+        stored = tx.read(
+            "select * from profiles where platform = $1 and platform_id in "
+            "(select platform_id from profile_snapshots where platform = $1 and partition_date = $2)",
+            [platform, day],
+        )
+        # The day is the latest of most accounts (today, again and again): their rows advance from
+        # the stored row and the day alone. A backfilled earlier day, or a row stored before the
+        # prior_* columns existed, is rebuilt from the account's whole history.
+        needs_history = (pl.col("last_partition_date") > day) | (
+            (pl.col("last_partition_date") == day)
+            & (pl.col("first_partition_date") < day)
+            & pl.col("prior_first_partition_date").is_null()
+        )
+        rebuilt = stored.filter(needs_history)["platform_id"].to_list()
+        current = pl.concat(
+            [
+                advance_profiles(
+                    stored.filter(~needs_history),
+                    snapshots.filter(~pl.col("platform_id").is_in(rebuilt)),
+                    sightings.filter(~pl.col("platform_id").is_in(rebuilt)),
+                ),
+                _current_of(tx, platform, rebuilt),
+            ]
+        )
         tx.upsert("profiles", current)
         # Accounts this partition held before and no longer does: rebuilt from their other days
         # (a re-run of a day between two others), and only those found on no day lose their row.
-        gone = sorted(set(touched["platform_id"]) - set(current["platform_id"]))
+        gone = sorted(set(before["platform_id"]) - set(snapshots["platform_id"]))
         kept = _current_of(tx, platform, gone)
         tx.upsert("profiles", kept)
         for platform_id in sorted(set(gone) - set(kept["platform_id"])):
             tx.delete("profiles", {"platform": platform, "platform_id": platform_id})
 
-    known_before = history["snapshots"].filter(pl.col("partition_date") < day)["platform_id"].unique()
+    known_before = stored.filter(pl.col("first_partition_date") < day)["platform_id"]
     new_accounts = snapshots.filter(~pl.col("platform_id").is_in(known_before.implode()))
     severities = held["severity"]
     counts = {
@@ -213,22 +235,3 @@ def _current_of(tx, platform: str, platform_ids: list[str], chunk: int = 500) ->
         pl.concat([f for f in snapshots if f.height], how="vertical_relaxed"),
         pl.concat([f for f in sightings if f.height], how="vertical_relaxed"),
     )
-
-
-def _history_of(tx, platform: str, day: date) -> dict[str, pl.DataFrame]:
-    """All snapshots and sightings of the accounts in (or formerly in) this partition, across days."""
-    in_partition = (
-        "select platform_id from profile_snapshots where platform = $1 and partition_date = $2 "
-        "union select platform_id from profiles where platform = $1 "
-        "and (first_partition_date = $2 or last_partition_date = $2)"
-    )
-    return {
-        "snapshots": tx.read(
-            f"select * from profile_snapshots where platform = $1 and platform_id in ({in_partition})",
-            [platform, day],
-        ),
-        "sightings": tx.read(
-            f"select * from profile_sightings where platform = $1 and platform_id in ({in_partition})",
-            [platform, day],
-        ),
-    }
