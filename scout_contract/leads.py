@@ -76,6 +76,22 @@ select
 from reviewed as r
 """
 
+# True for a lead of the aliased row ``{alias}`` that an export already carried for its audience
+# (the ``lead_exports`` ledger): the lead_exports asset and the lead list's "new since the last
+# export" both use it, so the two agree on what is new.
+EXPORTED_LEAD_SQL = """exists (
+    select 1 from lead_exports e
+    where e.audience = {alias}.audience and e.platform = {alias}.platform
+    and e.platform_id = {alias}.platform_id{extra})"""
+
+
+def exported_lead_sql(alias: str, extra: str = "") -> str:
+    """:data:`EXPORTED_LEAD_SQL` for ``alias`` (an identifier), with ``extra`` conditions on ``e``."""
+    if not alias.isidentifier():
+        raise ValueError(f"table alias must be an identifier, got {alias!r}")
+    return EXPORTED_LEAD_SQL.format(alias=alias, extra=extra)
+
+
 # Every event of one account for one audience, oldest first ($1 platform, $2 platform_id, $3 audience).
 LEAD_HISTORY_SQL = """
 select event_id, from_state, state, note, set_by, source, set_at

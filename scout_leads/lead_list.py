@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scout_contract.exclusions import excluded_account_sql
-from scout_contract.leads import STATES
+from scout_contract.leads import STATES, exported_lead_sql
 from scout_contract.platforms import PLATFORMS
 from scout_leads.sql import Binder, Query, check_platforms, check_schema, contains_pattern
 
@@ -109,10 +109,7 @@ def _lead_where(filters: LeadFilters, bind: Binder) -> str:
     if set(filters.states) != set(STATES):
         clauses.append(bind.in_list("lead_state", filters.states))
     if filters.new_since_export:
-        clauses.append(
-            "not exists (select 1 from lead_exports e where e.audience = live_leads.audience "
-            "and e.platform = live_leads.platform and e.platform_id = live_leads.platform_id)"
-        )
+        clauses.append(f"not {exported_lead_sql('live_leads')}")
     # An account without a HAS is only kept while the range is the full [0, 1].
     has_range = f"has between {bind(filters.has_min)} and {bind(filters.has_max)}"
     if (filters.has_min, filters.has_max) == (0.0, 1.0):

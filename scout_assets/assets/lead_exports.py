@@ -38,8 +38,9 @@ from scout_assets.assets.common import OWNERS
 from scout_assets.lead_export_target import LeadExportTarget
 from scout_assets.partitions import audience_partitions, daily_partitions
 from scout_contract.exclusions import excluded_account_sql
-from scout_contract.leads import EXPORT_COLUMNS, profile_url, utc_now
+from scout_contract.leads import EXPORT_COLUMNS, exported_lead_sql, profile_url, utc_now
 from scout_contract.tables import LEAD_EXPORTS, polars_schema
+from scout_leads.sql import check_schema
 
 lead_export_partitions = dg.MultiPartitionsDefinition(
     {"date": daily_partitions, "audience": audience_partitions}
@@ -49,27 +50,19 @@ EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in EXPORT_COLUMNS)
 
 
-def _schema_name(schema: str) -> str:
-    if not schema.replace("_", "").isalnum():  # settings validate it too; never user input in SQL
-        raise ValueError(f"SCOUT_MARTS_SCHEMA: {schema!r} is not a plain identifier")
-    return schema
-
-
 def _lead_sql(schema: str, which: str) -> str:
     """The leads of $1 (audience): ``which`` = "new" (not in the ledger) or "day" (the ledger's $2 day)."""
     ledger = (
-        "not exists (select 1 from lead_exports e where e.audience = m.audience "
-        "and e.platform = m.platform and e.platform_id = m.platform_id)"
+        f"not {exported_lead_sql('m')}"
         if which == "new"
-        else "exists (select 1 from lead_exports e where e.audience = m.audience "
-        "and e.platform = m.platform and e.platform_id = m.platform_id and e.export_date = $2)"
+        else exported_lead_sql("m", " and e.export_date = $2")
     )
     chosen = "m.verdict = 'match' and m.lead_state <> 'rejected' and " if which == "new" else ""
     return (
         "select m.platform, m.platform_id, m.handle, m.name, m.bio, m.followers, m.has, m.verdict, "
         "m.consensus_verdict as consensus, m.reviewed_label, m.reviewed_by, m.source_keywords as keywords, "
         "m.first_seen_at as first_seen, m.lead_state, m.audience "
-        f"from {_schema_name(schema)}.mart_audience_leads m "
+        f"from {check_schema(schema)}.mart_audience_leads m "
         f"where m.audience = $1 and {chosen}{ledger} and not {excluded_account_sql('m')} "
         "order by m.platform, m.platform_id"
     )
