@@ -46,6 +46,7 @@ from resources.platforms.stored_pages import PAGE_COLUMNS, rowwise_appearances
 from resources.warehouse.location import mask_url
 from scout_assets.assets.profiles import PAGE_BATCH
 from scout_assets.domain.has import load_has_config, score_profiles
+from scout_assets.page_store import append_pages
 from scout_assets.partitions import day_end
 from scout_contract.tables import PROFILE_COLUMNS, polars_schema, table
 from scout_sandbox import bluesky_wire as sandbox_bluesky
@@ -169,7 +170,65 @@ def bench_parse(args: argparse.Namespace, pages: pl.DataFrame) -> int:
         f"{ratios[2]:.1f}x, {ratios[3]:.1f}x (CPU); medians of {args.repeats} runs"
     )
     print(f"peak RSS of this process: {peak_rss_mb():,.0f} MB")
+    derived = bench_derivation(
+        args, pages, config, sample_rows / slow["total"], sample_rows / slow["total_cpu"]
+    )
+    key = "platform_id"
+    if not derived.sort(key).equals(fast["scored"].sort(key)):
+        print("DISAGREEMENT between the scores of the typed rows and of the columnar parse")
+        return 1
+    print(f"agreement: identical scores from the typed rows and from the JSON ({rows:,} rows)")
     return 0
+
+
+def bench_derivation(
+    args: argparse.Namespace, pages: pl.DataFrame, config, reference_rate: float, reference_cpu_rate: float
+) -> pl.DataFrame:
+    """parse + score as ``profiles`` does it for pages parsed when fetched: the day's typed rows
+    read back from a DuckDB warehouse (``page_profiles``), then scored. Storing the pages with
+    their typed rows (what ``raw_searches`` does, page by page, as they arrive) is timed apart."""
+    from resources.warehouse import Warehouse
+    from scout_assets.assets.profiles import _appearances
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-scale-typed-"))
+    try:
+        url = f"duckdb://{folder / 'warehouse.duckdb'}"
+        start = time.perf_counter()
+        store_pages(url, args.platform, pages)
+        stored = time.perf_counter() - start
+        warehouse = Warehouse(url=url)
+
+        def run() -> dict[str, float | pl.DataFrame]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            appearances, _ = _appearances(warehouse, DAY, args.platform)
+            read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
+            scored = score_profiles(
+                appearances.select(name for name, _ in PROFILE_COLUMNS), config, day_end(DAY)
+            )
+            return {
+                "parse": read_wall,
+                "total": time.perf_counter() - wall,
+                "parse_cpu": read_cpu,
+                "total_cpu": time.process_time() - cpu,
+                "scored": scored,
+            }
+
+        typed = median_run(args.repeats, run)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    rows = typed["scored"].height
+    print(
+        f"store pages + parse at fetch (raw_searches' write, whole day at once): {stored:.1f} s, "
+        f"{rows / stored:,.0f} rows/s"
+    )
+    rate, cpu_rate = rows / typed["total"], rows / typed["total_cpu"]
+    print(
+        f"typed rows read + score (profiles' input): {rows:,} rows, read {typed['parse']:.2f} s, "
+        f"read+score {typed['total']:.2f} s = {rate:,.0f} rows/s ({cpu_rate:,.0f} per CPU-s); "
+        f"{rate / reference_rate:.0f}x the per-row parse+score (wall), {cpu_rate / reference_cpu_rate:.0f}x (CPU); "
+        f"medians of {args.repeats} runs"
+    )
+    return typed["scored"]
 
 
 # --- the chain, one child process per stage -------------------------------------------------------
@@ -188,7 +247,8 @@ def store_pages(url: str, platform: str, pages: pl.DataFrame) -> None:
             pl.lit(200).alias("status"),
         )
         frame = frame.with_columns(pl.lit(None).alias(c) for c in spec.column_names if c not in frame.columns)
-        warehouse.append("raw_searches", frame.select(spec.column_names).cast(polars_schema(spec.columns)))
+        with warehouse.transaction() as tx:  # as raw_searches stores them: typed rows beside the pages
+            append_pages(tx, frame.select(spec.column_names).cast(polars_schema(spec.columns)), DAY, platform)
 
 
 def run_stage(stage: str, url: str, platform: str) -> None:

@@ -132,9 +132,35 @@ RAW_SEARCHES = Table(
         # Set when Scout stopped the keyword at this page although the platform sent a cursor
         # (e.g. "repeating cursor: ..."); the keyword is then stopped, not exhausted.
         ("stop_reason", "text"),
+        # The parser (resources/platforms/parser_version.py) that read this page's rows into
+        # page_profiles when it was fetched. NULL: the page had a row or value to quarantine, was
+        # stored before, or was rewritten by an erasure; its rows are read from the payload.
+        ("parser_version", "text"),
     ),
     key=("request_id",),
     indexes=(("platform", "keyword", "page"), ("partition_date", "platform")),
+)
+
+# One appearance: the profile row of one position of one stored page, parsed once, when the page
+# was fetched (scout_assets/page_store.py). Re-deriving a day reads these typed rows instead of
+# decoding the page's JSON again, for every page whose raw_searches.parser_version is the
+# current parser's; other pages are parsed from their payload. Append-only, like raw_searches.
+PAGE_PROFILES = Table(
+    name="page_profiles",
+    description=(
+        "The profile rows of a stored page, parsed when it was fetched, in page order (position); only "
+        "for pages the parser read without a quarantine entry. Append-only."
+    ),
+    columns=(
+        *PROFILE_COLUMNS,
+        ("keyword", "text"),
+        ("request_id", "text"),
+        ("fetched_at", "timestamp"),
+        ("position", "int"),
+        ("partition_date", "date"),
+    ),
+    key=("request_id", "position"),
+    indexes=(("partition_date", "platform"),),
 )
 
 API_CALLS = Table(
@@ -448,6 +474,7 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         RAW_SEARCHES,
+        PAGE_PROFILES,
         API_CALLS,
         KEYWORDS,
         PROFILE_SNAPSHOTS,

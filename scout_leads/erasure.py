@@ -296,7 +296,8 @@ def _delete(tx: WarehouseTransaction, relation: str, columns: Sequence[str], per
 
 
 def _rewrite_payloads(tx: WarehouseTransaction, person: Person) -> int:
-    """Stored pages of ``raw_searches`` without the person, with their count and ids hash recomputed."""
+    """Stored pages of ``raw_searches`` without the person, with their count and ids hash recomputed,
+    and without the rows parsed from them at fetch."""
     rewritten = 0
     for row in _payload_rows(tx, person).iter_rows(named=True):
         try:
@@ -307,9 +308,12 @@ def _rewrite_payloads(tx: WarehouseTransaction, person: Person) -> int:
             raise ScrubError(f"raw_searches request {row['request_id']}: {exc}") from None
         if not page.removed:
             continue
+        # The page's rows parsed at fetch no longer match its payload (positions moved): they go,
+        # and the page is parsed from the rewritten payload from now on (scout_assets/page_store.py).
+        tx.execute("delete from page_profiles where request_id = $1", [row["request_id"]])
         tx.execute(
-            "update raw_searches set payload = $1, hydration_payload = $2, result_count = $3, ids_hash = $4 "
-            "where request_id = $5",
+            "update raw_searches set payload = $1, hydration_payload = $2, result_count = $3, ids_hash = $4, "
+            "parser_version = null where request_id = $5",
             [
                 page.payload,
                 page.hydration_payload,

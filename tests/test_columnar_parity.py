@@ -27,8 +27,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from resources.platforms.columnar import columnar_appearances
+from resources.platforms.parser_version import PARSER_VERSION
 from resources.platforms.stored_pages import rowwise_appearances
 from scout_assets.assets import profiles as profiles_asset
+from scout_assets.page_store import append_pages
 from scout_assets.partitions import partition_key
 from scout_contract.tables import polars_schema, table
 from scout_sandbox import FAULT_KINDS, SHAPE_HEADER, Fault, SandboxServer
@@ -484,3 +486,58 @@ def test_the_profiles_asset_writes_the_same_rows_through_both_parsers(
     metadata = result.asset_materializations_for_node("profiles")[0].metadata
     assert metadata["rows_out"].value == reference_counts["rows_out"]
     assert metadata["quarantined_rows"].value == reference_counts["quarantined_rows"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", ["twitter", "bluesky"])
+def test_rows_parsed_at_fetch_derive_what_the_payloads_derive(warehouse, monkeypatch, platform) -> None:
+    """Pages stored as raw_searches stores them (``page_store.append_pages``): the clean ones get
+    typed rows and the current parser version, the ones with a quarantine entry get neither. The
+    asset then reads typed rows for the first and parses the rest, in day order, and leaves every
+    table equal to a run of the per-row reference over the same pages stored without typed rows.
+    Typed rows of an older parser version are ignored: their page is parsed again (its rows are
+    spoiled here to prove it)."""
+    if platform == "twitter":
+        users = [_x_user(i, "mixed") for i in range(48)]
+        clean = [(x_page(users[i : i + 6]), None) for i in range(0, 48, 6)]
+        spoiled = copy.deepcopy(users[:3])
+        X_VARIANTS["handle missing"](spoiled[0])
+        dirty = [(encode_json({"data": spoiled}).decode(), None), ("{not json", None)]
+    else:
+        clean = [bluesky_page(i) for i in range(8)]
+        search, hydration = bluesky_page(2)
+        dirty = [(search, hydration.replace('"displayName":"', '"displayName":"\\u0000')), ("[]", None)]
+    bodies = [*clean[:3], dirty[0], *clean[3:6], dirty[1], *clean[6:]]  # parsed pages between typed ones
+    monkeypatch.setattr(profiles_asset, "PAGE_BATCH", 2)
+
+    _store(warehouse, platform, bodies)  # no parser version, no typed rows: every page from its payload
+    profiles_asset._derive_partition(warehouse, DAY, platform, parse=rowwise_appearances)
+    reference = _partition_tables(warehouse, platform)
+    assert reference["quarantined_rows"].height >= 2
+    assert warehouse.read("select count(*) as n from page_profiles")["n"][0] == 0
+
+    stored = warehouse.read("select * from raw_searches order by request_id")
+    warehouse.execute("delete from raw_searches")
+    with warehouse.transaction() as tx:
+        assert append_pages(tx, stored, DAY, platform) == len(bodies)
+    with warehouse.transaction() as tx:  # appending the same pages again adds nothing anywhere
+        assert append_pages(tx, stored, DAY, platform) == 0
+    versions = warehouse.read("select request_id, parser_version from raw_searches order by request_id")
+    dirty_ids = {f"req-{bodies.index(body):04d}" for body in dirty}
+    assert {r for r, v in versions.iter_rows() if v is None} == dirty_ids
+    assert set(versions["parser_version"]) == {PARSER_VERSION, None}
+    typed = warehouse.read("select request_id, count(*) as n from page_profiles group by request_id")
+    assert set(typed["request_id"]) == set(versions["request_id"]) - dirty_ids
+    assert typed["n"].sum() == len(clean) * (6 if platform == "twitter" else 5)
+    stale = "req-0005"
+    warehouse.execute("update raw_searches set parser_version = 'older' where request_id = $1", [stale])
+    warehouse.execute("update page_profiles set name = 'STALE ROW' where request_id = $1", [stale])
+
+    result = dg.materialize(
+        assets(["profiles"]), partition_key=partition_key(DAY, platform), resources={"warehouse": warehouse}
+    )
+    assert result.success
+    derived = _partition_tables(warehouse, platform)
+    assert "STALE ROW" not in derived["profile_snapshots"]["name"].to_list()
+    for name, frame in reference.items():
+        assert_frame_equal(derived[name], frame)

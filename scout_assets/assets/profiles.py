@@ -8,7 +8,8 @@ For one partition (day x platform) it writes, in one transaction:
 - ``quarantined_rows``: every row of the day's pages the parsers could not read, every value
   they nulled or cleaned, and every stored page that is not a page, with the reason and the
   raw row. One bad row costs that row, never the day.
-It reads only ``raw_searches``, never an API: re-running or backfilling a day gives the
+It reads only ``raw_searches`` (and the rows parsed from its pages at fetch, ``page_profiles``),
+never an API: re-running or backfilling a day gives the
 same rows, and a parser fix (or the text sanitizer) can be replayed over history, so a day
 whose stored page holds a lone surrogate or bad rows recovers on its next run.
 """
@@ -20,8 +21,9 @@ import dagster as dg
 import polars as pl
 
 from resources.platforms.columnar import columnar_appearances
+from resources.platforms.parser_version import PARSER_VERSION
 from resources.platforms.quarantine import FIELD, PAGE, ROW
-from resources.platforms.stored_pages import PAGE_COLUMNS, empty_results
+from resources.platforms.stored_pages import APPEARANCE_SCHEMA, PAGE_COLUMNS, empty_results
 from resources.warehouse import Warehouse
 from resources.warehouse.sql import placeholders
 from scout_assets.assets.common import (
@@ -180,27 +182,48 @@ def _appearances(
     """Every profile appearance in the day's stored pages, with where and when it was seen,
     and the ``quarantined_rows`` of the partition (what could not be read, and why).
 
-    The day's pages are read :data:`PAGE_BATCH` at a time (keyset pagination in the day's order,
-    ``fetched_at, request_id``), so memory holds one batch of raw pages plus the output, however
-    large the day. ``parse`` is the columnar parser, which hands the pages it cannot vouch for to
-    the per-row reference (``stored_pages.rowwise_appearances``); tests pass the reference itself.
+    Pages the current parser read when they were fetched give their typed rows from
+    ``page_profiles`` (``scout_assets/page_store.py``): no JSON is decoded again. The others
+    (stored before, by another parser version, with a quarantine entry, or rewritten by an
+    erasure) are read :data:`PAGE_BATCH` at a time (keyset pagination in the day's order,
+    ``fetched_at, request_id``) and parsed from their payload, so memory holds one batch of raw
+    pages plus the output, however large the day. ``parse`` is the columnar parser, which hands
+    the pages it cannot vouch for to the per-row reference (``stored_pages.rowwise_appearances``);
+    tests pass the reference itself. The rows come in no particular order: snapshots and
+    sightings order them by ``fetched_at, request_id, position`` themselves.
     """
-    rows, held = [], []
+    rows, held = [_parsed_at_fetch(warehouse, day, platform)], []
     for pages in _page_batches(warehouse, day, platform):
         batch_rows, batch_held = parse(pages, day, platform)
         rows.append(batch_rows)
         held.append(batch_held)
-    if not rows:
-        return empty_results()
+    if not held:
+        return rows[0], empty_results()[1]
     return pl.concat(rows), pl.concat(held)
 
 
+def _parsed_at_fetch(warehouse: Warehouse, day: date, platform: str) -> pl.DataFrame:
+    """The typed rows of the day's pages that the current parser read when they were fetched."""
+    columns = ", ".join(f'"{name}"' for name in APPEARANCE_SCHEMA)
+    frame = warehouse.read(
+        f"select {columns} from page_profiles where partition_date = $1 and platform = $2 and request_id in "
+        "(select request_id from raw_searches where partition_date = $1 and platform = $2 "
+        "and parser_version = $3)",
+        [day, platform, PARSER_VERSION],
+    )
+    return frame.cast(APPEARANCE_SCHEMA) if frame.height else pl.DataFrame(schema=APPEARANCE_SCHEMA)
+
+
 def _page_batches(warehouse: Warehouse, day: date, platform: str) -> Iterator[pl.DataFrame]:
-    """The partition's stored pages in day order, :data:`PAGE_BATCH` pages per frame."""
+    """The partition's stored pages to parse from their payload (every one the current parser
+    did not read at fetch), in day order, :data:`PAGE_BATCH` pages per frame."""
     columns = ", ".join(PAGE_COLUMNS)
-    base = f"select {columns} from raw_searches where partition_date = $1 and platform = $2"
+    base = (
+        f"select {columns} from raw_searches where partition_date = $1 and platform = $2 "
+        "and (parser_version is null or parser_version <> $3)"
+    )
     order = f"order by fetched_at, request_id limit {PAGE_BATCH}"
-    pages = warehouse.read(f"{base} {order}", [day, platform])
+    pages = warehouse.read(f"{base} {order}", [day, platform, PARSER_VERSION])
     while pages.height:
         yield pages
         if pages.height < PAGE_BATCH:
@@ -208,13 +231,14 @@ def _page_batches(warehouse: Warehouse, day: date, platform: str) -> Iterator[pl
         last_at, last_id = pages["fetched_at"][-1], pages["request_id"][-1]
         if last_at is None:  # NULLs sort last: only NULL-time pages remain after this one
             pages = warehouse.read(
-                f"{base} and fetched_at is null and request_id > $3 {order}", [day, platform, last_id]
+                f"{base} and fetched_at is null and request_id > $4 {order}",
+                [day, platform, PARSER_VERSION, last_id],
             )
         else:
             pages = warehouse.read(
-                f"{base} and (fetched_at > $3 or (fetched_at = $3 and request_id > $4) "
+                f"{base} and (fetched_at > $4 or (fetched_at = $4 and request_id > $5) "
                 f"or fetched_at is null) {order}",
-                [day, platform, last_at, last_id],
+                [day, platform, PARSER_VERSION, last_at, last_id],
             )
 
 

@@ -1,7 +1,8 @@
 """``raw_searches``: the only asset that calls a platform.
 
 One row is one response page, kept verbatim with the request that produced it (and a copy
-in the raw archive: a local folder, or S3 in production); every HTTP attempt goes to the
+in the raw archive: a local folder, or S3 in production), with its profile rows parsed once,
+typed, in ``page_profiles`` (``scout_assets/page_store.py``); every HTTP attempt goes to the
 ``api_calls`` usage ledger. Both tables are append-only ledgers: a run
 of today's partition *adds* the next pages of the keywords it picks, and never rewrites or
 deletes a stored response. A past day cannot be searched again (the platforms answer with
@@ -46,6 +47,7 @@ from scout_assets.breakers import platform_breaker
 from scout_assets.config_files import ConfigFiles
 from scout_assets.domain.keyword_file import KeywordEntry
 from scout_assets.domain.keyword_state import SearchTarget, cursors_seen, keyword_states, select_targets
+from scout_assets.page_store import append_pages
 from scout_assets.partitions import daily_platform_partitions, today_utc
 from scout_assets.spend.budgets import BudgetsResource
 from scout_assets.spend.enforce import (
@@ -157,7 +159,7 @@ def raw_searches(
                 {"keyword": page.keyword, "page": str(page_no)},
             )
     with warehouse.transaction() as tx:
-        added_pages = tx.append("raw_searches", _pages_frame(pages, day))
+        added_pages = append_pages(tx, _pages_frame(pages, day), day, platform)
         tx.append("api_calls", _calls_frame(calls, day, allowance.price, run_id_of(context)))
     stop_text = None
     if outcome.stop is not None:
