@@ -214,6 +214,46 @@ def test_replace_partition_is_idempotent_and_touches_only_its_partition(warehous
     assert_frame_equal(partition(warehouse, "keywords", DAY2, "bluesky"), other_day)
 
 
+def test_a_partition_replaced_chunk_by_chunk_holds_every_chunk_and_a_bad_chunk_rolls_back(
+    warehouse: Warehouse,
+) -> None:
+    """Chunks (a partition too large to hold at once) replace the partition like one frame; a
+    chunk that fails its checks after the partition was emptied leaves the previous rows."""
+    where = {"partition_date": DAY1, "platform": "bluesky"}
+    before = keyword_rows(DAY1, "bluesky", ["old"])
+    warehouse.replace_partition("keywords", before, where)
+    chunks = [keyword_rows(DAY1, "bluesky", [f"k{n}-{i}" for i in range(3)]) for n in range(4)]
+    assert warehouse.replace_partition("keywords", iter(chunks), where) == 12
+    assert_frame_equal(
+        partition(warehouse, "keywords", DAY1, "bluesky"), sorted_by_key(pl.concat(chunks), "keywords")
+    )
+
+    stray = keyword_rows(DAY2, "bluesky", ["elsewhere"])  # not of this partition
+    with pytest.raises(ValueError, match="partition"):
+        warehouse.replace_partition("keywords", [before, stray], where)
+    assert_frame_equal(
+        partition(warehouse, "keywords", DAY1, "bluesky"), sorted_by_key(pl.concat(chunks), "keywords")
+    )
+    assert warehouse.replace_partition("keywords", [], where) == 0  # no chunk: an empty partition
+    assert partition(warehouse, "keywords", DAY1, "bluesky").height == 0
+
+
+def test_read_batches_streams_the_whole_result_in_bounded_frames(warehouse: Warehouse) -> None:
+    ids = [f"call-{i:05d}" for i in range(2_500)]
+    warehouse.append("api_calls", call_rows(ids))
+    query = "select call_id from api_calls where platform = $1 order by call_id"
+    with warehouse.transaction() as tx:
+        frames = list(tx.read_batches(query, ["bluesky"], rows=1_000))
+        assert tx.read("select count(*) as n from api_calls")["n"][0] == 2_500  # usable afterwards
+    assert pl.concat(frames)["call_id"].to_list() == ids
+    if warehouse.kind == "duckdb":  # PostgreSQL's driver sizes its batches by bytes, then gathered
+        assert [frame.height for frame in frames] == [1_000, 1_000, 500]
+    with warehouse.transaction() as tx:
+        assert sum(frame.height for frame in tx.read_batches(query, ["nowhere"], rows=10)) == 0
+        with pytest.raises(WarehouseError, match="no_such_table"):
+            list(tx.read_batches("select * from no_such_table", rows=10))
+
+
 def test_replace_partition_with_an_empty_frame_empties_the_partition(warehouse: Warehouse) -> None:
     where = {"partition_date": DAY1, "platform": "bluesky"}
     warehouse.replace_partition("keywords", keyword_rows(DAY1, "bluesky", ["ai"]), where)

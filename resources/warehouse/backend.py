@@ -7,7 +7,7 @@ run a statement, read an Arrow result and stage a frame where SQL can select fro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -30,6 +30,14 @@ class Session(Protocol):
         ...
 
     def read(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame: ...
+
+    def read_batches(self, sql: str, params: Sequence[Any] | None, rows: int) -> Iterator[pl.DataFrame]:
+        """The result of ``sql`` as the driver streams it, in frames of up to about ``rows`` rows.
+
+        The whole result is never held at once. Nothing else may run on the session until the
+        iterator is exhausted.
+        """
+        ...
 
     def stage(self, table: Table, frame: pl.DataFrame) -> str:
         """Make ``frame`` selectable under the returned name for the rest of the transaction.

@@ -66,6 +66,11 @@ class DuckDBSession:
             return pl.DataFrame()
         return pl.from_arrow(relation.to_arrow_table())
 
+    def read_batches(self, sql: str, params: Sequence[Any] | None, rows: int) -> Iterator[pl.DataFrame]:
+        relation = self._con.sql(sql, params=list(params) if params else None)
+        for batch in relation.fetch_arrow_reader(batch_size=rows):
+            yield pl.from_arrow(batch)
+
     def stage(self, table: Table, frame: pl.DataFrame) -> str:
         name = f"_scout_stage_{table.name}_{next(_stage_numbers)}"
         self._con.register(name, frame.to_arrow())

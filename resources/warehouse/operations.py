@@ -9,7 +9,7 @@ between operations. Use ``transaction()`` to write several tables atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -60,7 +60,9 @@ class WarehouseOperations:
         with backend.session() as session:
             return sync_schema(session, backend.display)
 
-    def replace_partition(self, table: str, frame: pl.DataFrame, where: Mapping[str, Any]) -> int:
+    def replace_partition(
+        self, table: str, frame: pl.DataFrame | Iterable[pl.DataFrame], where: Mapping[str, Any]
+    ) -> int:
         with self.transaction() as tx:
             return tx.replace_partition(table, frame, where)
 

@@ -73,6 +73,19 @@ class PostgresSession:
             return pl.DataFrame()
         return pl.from_arrow(self._cur.fetch_arrow_table())
 
+    def read_batches(self, sql: str, params: Sequence[Any] | None, rows: int) -> Iterator[pl.DataFrame]:
+        # The driver streams the result (COPY TO binary) in batches of about 16 MB of its own sizing;
+        # they are gathered up to ``rows``.
+        self._cur.execute(sql, list(params) if params else None)
+        held: list[pl.DataFrame] = []
+        for batch in self._cur.fetch_record_batch():
+            held.append(pl.from_arrow(batch))
+            if sum(frame.height for frame in held) >= rows:
+                yield pl.concat(held)
+                held = []
+        if held:
+            yield pl.concat(held)
+
     def stage(self, table: Table, frame: pl.DataFrame) -> str:
         name = f"_scout_stage_{table.name}_{next(_stage_numbers)}"
         self._cur.execute(f"CREATE TEMPORARY TABLE {quote(name)} (LIKE {quote(table.name)}) ON COMMIT DROP")

@@ -5,13 +5,16 @@ must change several tables together uses ``Warehouse.transaction()`` and calls t
 methods on the yielded ``WarehouseTransaction``, so they commit or roll back as one.
 
 Every write validates its frame against ``schema.py`` first (see ``frames.py``), so a bad
-frame fails before anything is deleted; a failure after that (a constraint, a lost
-connection) rolls the whole transaction back and the previous rows stay.
+frame fails before anything is deleted (a partition replaced chunk by chunk checks each later
+chunk as it comes); a failure after that (a bad chunk, a constraint, a lost connection) rolls
+the whole transaction back and the previous rows stay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
@@ -39,22 +42,36 @@ class WarehouseTransaction:
         self._session = session
         self._backend = backend
 
-    def replace_partition(self, table: str, frame: pl.DataFrame, where: Mapping[str, Any]) -> int:
+    def replace_partition(
+        self, table: str, frame: pl.DataFrame | Iterable[pl.DataFrame], where: Mapping[str, Any]
+    ) -> int:
         """Delete the rows of partition ``where`` and insert ``frame``; return rows inserted.
 
         ``where`` names exactly the table's partition columns and every row of ``frame``
         must belong to it, so re-running a partition replaces it and touches nothing else.
+        ``frame`` may also be an iterable of frames, for a partition too large to hold at once:
+        the partition is emptied once and each chunk is loaded as it comes. Keys are checked
+        within each chunk, so the chunks must not share a key (split the rows by key).
         """
         spec = declared_table(table)
         address = partition_filter(spec, where)
+        what = f"replace_partition {spec.name} ({_describe_where(address)})"
+        chunks = iter([frame] if isinstance(frame, pl.DataFrame) else frame)
+        first = self._checked(spec, next(chunks, pl.DataFrame(schema=polars_schema(spec.columns))), address)
+        target = self._guard(what, lambda: self._session.empty_partition(spec, address))
+        written = 0
+        for chunk in itertools.chain([first], (self._checked(spec, c, address) for c in chunks)):
+            if chunk.height:
+                self._guard(what, functools.partial(self._session.load, spec, chunk, into=target))
+            written += chunk.height
+        return written
+
+    @staticmethod
+    def _checked(spec: Table, frame: pl.DataFrame, address: Mapping[str, Any]) -> pl.DataFrame:
         frame = conform_frame(spec, frame)
         check_key(spec, frame)
         check_rows_match(spec, frame, address)
-        what = f"replace_partition {spec.name} ({_describe_where(address)})"
-        target = self._guard(what, lambda: self._session.empty_partition(spec, address))
-        if frame.height:
-            self._guard(what, lambda: self._session.load(spec, frame, into=target))
-        return frame.height
+        return frame
 
     def append(self, table: str, frame: pl.DataFrame) -> int:
         """Insert the rows whose key is not in the table yet; return how many were added.
@@ -101,6 +118,16 @@ class WarehouseTransaction:
     def read(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run a query with ``$1, $2 ...`` placeholders and return its result as polars."""
         return self._guard(_describe_sql(query), lambda: self._session.read(query, params))
+
+    def read_batches(
+        self, query: str, params: Sequence[Any] | None = None, rows: int = 100_000
+    ) -> Iterator[pl.DataFrame]:
+        """:meth:`read`, streamed: the result in frames of up to about ``rows`` rows, so a result
+        larger than memory can be consumed. Run nothing else in the transaction until it is done."""
+        batches = self._session.read_batches(query, params, rows)
+        what = _describe_sql(query)
+        while (batch := self._guard(what, lambda: next(batches, None))) is not None:
+            yield batch
 
     def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement with ``$1, $2 ...`` placeholders, discarding any result."""
