@@ -139,7 +139,8 @@ class WarehouseTransaction:
                 for address in frame.select(spec.partition_columns).unique().iter_rows(named=True):
                     self._session.prepare_partition(spec, address)
             stage = self._session.stage(spec, frame)
-            changed = self._session.execute_count(sql.insert_from(spec, stage, on_conflict))
+            for statement in sql.insert_statements(self._session.dialect, spec, stage, on_conflict):
+                changed = self._session.execute_count(statement)
             # Only on success: after a failure Postgres refuses every statement until rollback,
             # and rollback (or closing the DuckDB connection) discards the stage anyway.
             self._session.unstage(stage)
