@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from resources.platforms.columnar import columnar_appearances
 from resources.platforms.stored_pages import PAGE_COLUMNS, rowwise_appearances
 from resources.warehouse.location import mask_url
-from scout_assets.assets.profiles import PAGE_BATCH
+from scout_assets.assets.profiles_day import PAGE_BATCH
 from scout_assets.domain.has import load_has_config, score_profiles
 from scout_assets.page_store import append_pages
 from scout_assets.partitions import day_end
@@ -188,7 +188,7 @@ def bench_derivation(
     read back from a DuckDB warehouse (``page_profiles``), then scored. Storing the pages with
     their typed rows (what ``raw_searches`` does, page by page, as they arrive) is timed apart."""
     from resources.warehouse import Warehouse
-    from scout_assets.assets.profiles import _appearances
+    from scout_assets.assets.profiles_day import appearance_batches
 
     folder = Path(tempfile.mkdtemp(prefix="bench-scale-typed-"))
     try:
@@ -200,7 +200,7 @@ def bench_derivation(
 
         def run() -> dict[str, float | pl.DataFrame]:
             wall, cpu = time.perf_counter(), time.process_time()
-            appearances, _ = _appearances(warehouse, DAY, args.platform)
+            appearances = pl.concat(rows for rows, _ in appearance_batches(warehouse, DAY, args.platform))
             read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
             scored = score_profiles(
                 appearances.select(name for name, _ in PROFILE_COLUMNS), config, day_end(DAY)

@@ -29,7 +29,8 @@ from polars.testing import assert_frame_equal
 from resources.platforms.columnar import columnar_appearances
 from resources.platforms.parser_version import PARSER_VERSION
 from resources.platforms.stored_pages import rowwise_appearances
-from scout_assets.assets import profiles as profiles_asset
+from scout_assets import spill
+from scout_assets.assets import profiles_day
 from scout_assets.page_store import append_pages
 from scout_assets.partitions import partition_key
 from scout_contract.tables import polars_schema, table
@@ -430,7 +431,10 @@ def test_polars_trims_exactly_the_whitespace_python_trims() -> None:
 def _store(warehouse, platform: str, bodies: list[tuple[str, str | None]]) -> None:
     spec = table("raw_searches")
     frame = pages_frame(bodies).with_columns(
-        pl.lit(platform).alias("platform"), pl.lit(DAY).alias("partition_date"), pl.lit(200).alias("status")
+        pl.lit(platform).alias("platform"),
+        pl.lit(DAY).alias("partition_date"),
+        pl.lit(200).alias("status"),
+        pl.lit(6).alias("result_count"),  # sizes the account buckets (spill.BUCKET_ROWS)
     )
     frame = frame.with_columns(pl.lit(None).alias(c) for c in spec.column_names if c not in frame.columns)
     warehouse.append("raw_searches", frame.select(spec.column_names).cast(polars_schema(spec.columns)))
@@ -469,11 +473,10 @@ def test_the_profiles_asset_writes_the_same_rows_through_both_parsers(
         search, hydration = bluesky_page(3)
         bodies += [(search, hydration.replace('"displayName":"', '"displayName":"\\u0000')), ("[]", None)]
     _store(warehouse, platform, bodies)
-    monkeypatch.setattr(profiles_asset, "PAGE_BATCH", 3)
+    monkeypatch.setattr(profiles_day, "PAGE_BATCH", 3)
+    monkeypatch.setattr(spill, "BUCKET_ROWS", 16)  # several account buckets
 
-    reference_counts, _ = profiles_asset._derive_partition(
-        warehouse, DAY, platform, parse=rowwise_appearances
-    )
+    reference_counts, _ = profiles_day.derive_partition(warehouse, DAY, platform, parse=rowwise_appearances)
     reference = _partition_tables(warehouse, platform)
     result = dg.materialize(
         assets(["profiles"]), partition_key=partition_key(DAY, platform), resources={"warehouse": warehouse}
@@ -508,10 +511,11 @@ def test_rows_parsed_at_fetch_derive_what_the_payloads_derive(warehouse, monkeyp
         search, hydration = bluesky_page(2)
         dirty = [(search, hydration.replace('"displayName":"', '"displayName":"\\u0000')), ("[]", None)]
     bodies = [*clean[:3], dirty[0], *clean[3:6], dirty[1], *clean[6:]]  # parsed pages between typed ones
-    monkeypatch.setattr(profiles_asset, "PAGE_BATCH", 2)
+    monkeypatch.setattr(profiles_day, "PAGE_BATCH", 2)
+    monkeypatch.setattr(spill, "BUCKET_ROWS", 16)  # several account buckets
 
     _store(warehouse, platform, bodies)  # no parser version, no typed rows: every page from its payload
-    profiles_asset._derive_partition(warehouse, DAY, platform, parse=rowwise_appearances)
+    profiles_day.derive_partition(warehouse, DAY, platform, parse=rowwise_appearances)
     reference = _partition_tables(warehouse, platform)
     assert reference["quarantined_rows"].height >= 2
     assert warehouse.read("select count(*) as n from page_profiles")["n"][0] == 0

@@ -3,7 +3,7 @@
 An account seen on days 1, 2 and 3 and then no longer found on a re-run of day 2 (a parser fix
 quarantined its row, say) keeps its current row, rebuilt from days 1 and 3: day 2's keyword leaves
 it. An account seen only on day 2 loses its row. On DuckDB and PostgreSQL, through the asset's own
-``_derive_partition`` with a stand-in parser (the parsers have their own tests), so each day's
+``profiles_day.derive_partition`` with a stand-in parser (the parsers have their own tests), so each day's
 appearances are exactly the ones given.
 """
 
@@ -17,7 +17,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from resources.warehouse import Warehouse
-from scout_assets.assets import profiles as profiles_asset
+from scout_assets import spill
+from scout_assets.assets import profiles_day
 from scout_assets.domain.profile_merge import current_profiles
 from tests.dbt_fixtures import rows
 from tests.test_profile_merge import frame, seen
@@ -39,11 +40,17 @@ HELD = pl.DataFrame(
 )
 
 
+@pytest.fixture(autouse=True)
+def small_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accounts split over several buckets, as a large day's are."""
+    monkeypatch.setattr(spill, "BUCKET_ROWS", 2)
+
+
 def _derive(warehouse: Warehouse, day: date, appearances: list[dict]) -> None:
     def parse(pages: pl.DataFrame, _day: date, _platform: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         return frame(appearances), HELD.clone()
 
-    profiles_asset._derive_partition(warehouse, day, "twitter", parse=parse)
+    profiles_day.derive_partition(warehouse, day, "twitter", parse=parse)
 
 
 def _store_a_page(warehouse: Warehouse, day: date) -> None:
@@ -59,6 +66,7 @@ def _store_a_page(warehouse: Warehouse, day: date) -> None:
                 "partition_date": day,
                 "page": 1,
                 "payload": "{}",
+                "result_count": 6,  # with BUCKET_ROWS 2 below: the day is derived in 3 account buckets
                 "fetched_at": datetime(day.year, day.month, day.day, 1),
             },
         ),
