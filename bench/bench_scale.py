@@ -245,6 +245,7 @@ def store_pages(url: str, platform: str, pages: pl.DataFrame) -> None:
             pl.lit(platform).alias("platform"),
             pl.lit(DAY).alias("partition_date"),
             pl.lit(200).alias("status"),
+            pl.lit(PER_PAGE[platform]).alias("result_count"),
         )
         frame = frame.with_columns(pl.lit(None).alias(c) for c in spec.column_names if c not in frame.columns)
         with warehouse.transaction() as tx:  # as raw_searches stores them: typed rows beside the pages

@@ -28,6 +28,11 @@ class Table:
     partition truncates one leaf table instead of deleting rows (no dead rows, no long DELETE).
     Meant for the large per-day tables; the key must hold every partition column. DuckDB keeps
     one plain table.
+
+    ``bulk``: a large table written only through the warehouse's own operations (partition
+    replaces, appends, upserts of whole frames), which keep its key themselves. DuckDB creates
+    it, like every ``stored_by_day`` table, without a PRIMARY KEY index
+    (``resources/warehouse/sql.declares_key`` says why); PostgreSQL keeps the key.
     """
 
     name: str
@@ -37,6 +42,7 @@ class Table:
     description: str = ""
     indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     stored_by_day: bool = False
+    bulk: bool = False
 
     def __post_init__(self) -> None:
         if self.stored_by_day:
@@ -277,6 +283,7 @@ PROFILES = Table(
         ("prior_keywords", "text"),
     ),
     key=("platform", "platform_id"),
+    bulk=True,  # one row per account ever seen, upserted a day at a time by profiles
 )
 
 QUARANTINED_ROWS = Table(

@@ -10,6 +10,7 @@ import pytest
 
 import resources.warehouse.sql as sql
 from resources.warehouse import Warehouse
+from scout_assets.assets import has_scores as has_scores_asset
 from scout_assets.assets.has_scores import _score_partition
 from scout_assets.assets.profiles_to_score import _queue_partition
 from scout_assets.domain.has import has_config
@@ -52,6 +53,20 @@ def test_has_scores_writes_is_queued_from_the_queue_rule(warehouse: Warehouse) -
     counts = _queue_partition(warehouse, DAY, "twitter")
     assert counts["queued"] == 1
     assert warehouse.read("select platform_id from profiles_to_score")["platform_id"].to_list() == ["1"]
+
+
+def test_snapshots_scored_in_batches_score_as_one_frame(warehouse: Warehouse, monkeypatch) -> None:
+    """has_scores streams the day's snapshots: batches of one row give what one frame gives."""
+    rows = [_snapshot(str(n), followers) for n, followers in enumerate((1200, 3, 40, 900, 15_000))]
+    frame = pl.DataFrame(rows, schema=polars_schema(table("profile_snapshots").columns))
+    warehouse.replace_partition("profile_snapshots", frame, {"partition_date": DAY, "platform": "twitter"})
+    config = has_config()
+    whole = _score_partition(warehouse, config, DAY, "twitter").sort("platform_id")
+    monkeypatch.setattr(has_scores_asset, "SCORE_BATCH", 1)
+    batched = _score_partition(warehouse, config, DAY, "twitter").sort("platform_id")
+    assert whole.height == 5 and batched.equals(whole)
+    stored = warehouse.read_table("has_scores", {"partition_date": DAY, "platform": "twitter"})
+    assert stored.sort("platform_id").equals(whole)
 
 
 def test_a_warehouse_from_before_is_queued_gains_the_column_and_old_days_must_be_rescored(

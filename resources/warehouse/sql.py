@@ -92,14 +92,15 @@ def declares_key(dialect: Dialect, table: Table) -> bool:
 
     DuckDB keeps a primary key in an ART index that every insert updates and every commit
     writes out: replacing a 1 M-row partition of a keyed table took about 13 s there against
-    2 s without the key (docs/performance.md). The large per-day tables (``stored_by_day``) are
-    only replaced a partition at a time, and their key holds every partition column, so a frame
-    whose key is unique (``check_key``) cannot clash with another partition's rows: DuckDB
-    creates them without the index. PostgreSQL keeps every key (its partitioned tables index
-    each leaf). Appends and upserts into an unkeyed table are written without ``ON CONFLICT``
-    (``insert_statements``).
+    2 s without the key (docs/performance.md). The large tables (``stored_by_day`` and
+    ``bulk``) are written only by the warehouse's own operations, which keep the key without
+    the index: a frame's key is unique (``check_key``); a partition replace empties the
+    partition first, and the key holds every partition column, so it cannot clash with another
+    partition; appends skip and upserts delete the stored rows of the frame's keys
+    (``insert_statements``). DuckDB creates them without the index; PostgreSQL keeps every key
+    (its partitioned tables index each leaf).
     """
-    return not (dialect.name == DUCKDB.name and table.stored_by_day)
+    return not (dialect.name == DUCKDB.name and (table.stored_by_day or table.bulk))
 
 
 def create_table(dialect: Dialect, table: Table) -> str:

@@ -29,9 +29,10 @@ from scout_assets.assets.common import (
 )
 from scout_assets.domain.has import LIKELY_IS, HasConfig, has_config, queued, score_profiles
 from scout_assets.partitions import daily_platform_partitions, day_end
-from scout_contract.tables import HAS_SCORES, polars_schema
+from scout_contract.tables import HAS_SCORES, PROFILE_COLUMNS, polars_schema
 
 RANGE_CHECK = "has_in_unit_interval"
+SCORE_BATCH = 200_000  # snapshots scored per batch
 
 
 @dg.asset(
@@ -81,12 +82,27 @@ def has_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
 
 
 def _score_partition(warehouse: Warehouse, config: HasConfig, day: date, platform: str) -> pl.DataFrame:
-    """Score one day x platform as of the end of that day, decide its queue, and replace its rows."""
+    """Score one day x platform as of the end of that day, decide its queue, and replace its rows.
+
+    The day's snapshots stream in batches (a 1 M-profile day need not fit in memory twice over,
+    with its bios); only the scores, the output, are held until the partition is replaced.
+    """
     where = {"partition_date": day, "platform": platform}
-    snapshots = warehouse.read_table("profile_snapshots", where)
-    scored = score_profiles(snapshots, config, as_of=day_end(day))
-    frame = scored.with_columns(queued(config), pl.lit(day).alias("partition_date"))
-    frame = frame.select(HAS_SCORES.column_names)
-    frame = frame.cast(polars_schema(HAS_SCORES.columns))
-    warehouse.replace_partition("has_scores", frame, where)
+    profile_schema = polars_schema(PROFILE_COLUMNS)
+    chunks = []
+    with warehouse.transaction() as tx:
+        for snapshots in tx.read_batches(
+            f"select {', '.join(profile_schema)} from profile_snapshots where partition_date = $1 and platform = $2",
+            [day, platform],
+            rows=SCORE_BATCH,
+        ):
+            scored = score_profiles(snapshots.cast(profile_schema), config, as_of=day_end(day))
+            chunks.append(scored.with_columns(queued(config), pl.lit(day).alias("partition_date")))
+        schema = polars_schema(HAS_SCORES.columns)
+        frame = (
+            pl.concat(chunks).select(HAS_SCORES.column_names).cast(schema)
+            if chunks
+            else pl.DataFrame(schema=schema)
+        )
+        tx.replace_partition("has_scores", frame, where)
     return frame

@@ -47,6 +47,7 @@ from scout_contract.tables import (
 QUARANTINE_SAMPLE = 5  # quarantine entries shown in the materialization's metadata
 # Stored pages parsed per batch: about 20-25 profiles and 30-60 kB of JSON each on X and Bluesky.
 PAGE_BATCH = 2_000
+UNCOUNTED_PAGE_ROWS = 100  # more than a page of any platform holds
 # (pages, day, platform) -> (appearances, quarantine entries), as stored_pages.rowwise_appearances.
 PageParser = Callable[[pl.DataFrame, date, str], tuple[pl.DataFrame, pl.DataFrame]]
 
@@ -177,10 +178,12 @@ def _settle_dropped(tx: WarehouseTransaction, platform: str, before: pl.Series, 
 
 
 def _expected_rows(warehouse: Warehouse, day: date, platform: str) -> int:
-    """The day's appearances as the pages counted them when fetched (sizes the buckets)."""
+    """The day's appearances as the pages counted them when fetched (sizes the buckets); a page
+    without a count is taken as :data:`UNCOUNTED_PAGE_ROWS` (too many buckets cost little)."""
     found = warehouse.read(
-        "select coalesce(sum(result_count), 0) as n from raw_searches where partition_date = $1 and platform = $2",
-        [day, platform],
+        "select coalesce(sum(coalesce(result_count, $3)), 0) as n from raw_searches "
+        "where partition_date = $1 and platform = $2",
+        [day, platform, UNCOUNTED_PAGE_ROWS],
     )
     return int(found["n"][0] or 0)
 
