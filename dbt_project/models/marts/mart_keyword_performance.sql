@@ -2,7 +2,9 @@
 -- search state at the end of the day, and whether its yield of new profiles is rising.
 -- The counts and costs come from keyword_stats (the Python asset that attributes API and
 -- labeling cost to keywords); this mart adds the ratios, the day's keyword state and a trend
--- that looks back 14 days in the source, so an incremental run needs only its window.
+-- that looks back 14 days in the source, so an incremental run needs only its window, plus
+-- the days and keywords on which the accounts reviewed in the window were sighted: reviews carry
+-- no partition day, and a new review changes labels_confirmed_true of those older rows.
 -- Costs include everything: keyword_stats prices every API request (api_calls.cost_usd) and
 -- shares every LLM call attempt, failed and malformed ones included, among the profiles it
 -- carried (the model-call ledger); cost per reviewer-confirmed true label divides by the day's
@@ -16,10 +18,30 @@
     )
 }}
 
-with stats as (
-    select *
-    from {{ ref('stg_keyword_stats') }}
-    {% if is_incremental() %}where {{ in_partition_window('day') }}{% endif %}
+with
+
+{% if is_incremental() %}
+reviewed_days as (
+    select distinct sightings.platform, sightings.keyword, sightings.partition_date as day
+    from {{ ref('stg_profile_sightings') }} as sightings
+    inner join {{ ref('stg_reviews') }} as reviews
+        on reviews.platform = sightings.platform and reviews.platform_id = sightings.platform_id
+    where {{ in_partition_window('cast(reviews.reviewed_at as date)') }}
+),
+{% endif %}
+
+stats as (
+    select keyword_stats.*
+    from {{ ref('stg_keyword_stats') }} as keyword_stats
+    {% if is_incremental() %}
+    where {{ in_partition_window('keyword_stats.day') }}
+    or exists (
+        select 1 from reviewed_days
+        where reviewed_days.platform = keyword_stats.platform
+        and reviewed_days.keyword = keyword_stats.keyword
+        and reviewed_days.day = keyword_stats.day
+    )
+    {% endif %}
 ),
 
 history as (
@@ -56,7 +78,15 @@ confirmed as (
         where verdict = 'match' and platform_id is not null
     ) as reviewed
         on reviewed.platform = sightings.platform and reviewed.platform_id = sightings.platform_id
-    {% if is_incremental() %}where {{ in_partition_window('sightings.partition_date') }}{% endif %}
+    {% if is_incremental() %}
+    where {{ in_partition_window('sightings.partition_date') }}
+    or exists (
+        select 1 from reviewed_days
+        where reviewed_days.platform = sightings.platform
+        and reviewed_days.keyword = sightings.keyword
+        and reviewed_days.day = sightings.partition_date
+    )
+    {% endif %}
     group by sightings.platform, sightings.keyword, sightings.partition_date
 ),
 
