@@ -37,5 +37,8 @@ def append_pages(tx: WarehouseTransaction, pages: pl.DataFrame, day: date, platf
         pl.when(clean).then(pl.lit(PARSER_VERSION)).otherwise(pl.lit(None, pl.String)).alias("parser_version")
     )
     added = tx.append("raw_searches", stamped)
-    tx.append("page_profiles", appearances.filter(clean))
+    tx.append(
+        "page_profiles",
+        appearances.filter(clean).with_columns(pl.lit(PARSER_VERSION).alias("parser_version")),
+    )
     return added

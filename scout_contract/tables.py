@@ -139,12 +139,23 @@ RAW_SEARCHES = Table(
         # (e.g. "repeating cursor: ..."); the keyword is then stopped, not exhausted.
         ("stop_reason", "text"),
         # The parser (resources/platforms/parser_version.py) that read this page's rows into
-        # page_profiles when it was fetched. NULL: the page had a row or value to quarantine, was
-        # stored before, or was rewritten by an erasure; its rows are read from the payload.
+        # page_profiles when it was fetched (its rows there carry the same value). NULL: the page
+        # had a row or value to quarantine, was stored before, or was rewritten by an erasure;
+        # its rows are read from the payload.
         ("parser_version", "text"),
     ),
     key=("request_id",),
     indexes=(("platform", "keyword", "page"), ("partition_date", "platform")),
+)
+
+# Where and when a profile row was seen: its page (request), position in it, keyword and day.
+APPEARANCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    *PROFILE_COLUMNS,
+    ("keyword", "text"),
+    ("request_id", "text"),
+    ("fetched_at", "timestamp"),
+    ("position", "int"),
+    ("partition_date", "date"),
 )
 
 # One appearance: the profile row of one position of one stored page, parsed once, when the page
@@ -157,16 +168,12 @@ PAGE_PROFILES = Table(
         "The profile rows of a stored page, parsed when it was fetched, in page order (position); only "
         "for pages the parser read without a quarantine entry. Append-only."
     ),
-    columns=(
-        *PROFILE_COLUMNS,
-        ("keyword", "text"),
-        ("request_id", "text"),
-        ("fetched_at", "timestamp"),
-        ("position", "int"),
-        ("partition_date", "date"),
-    ),
+    # The parser version is raw_searches.parser_version of the page, written with it, so the day's
+    # typed rows are one filtered scan: a join to raw_searches was planned as a nested loop by
+    # PostgreSQL on freshly loaded tables (no statistics yet) and never finished at 1 M rows.
+    columns=(*APPEARANCE_COLUMNS, ("parser_version", "text")),
     key=("request_id", "position"),
-    indexes=(("partition_date", "platform"),),
+    indexes=(("partition_date", "platform", "parser_version"),),
 )
 
 API_CALLS = Table(

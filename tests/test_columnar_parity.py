@@ -531,11 +531,16 @@ def test_rows_parsed_at_fetch_derive_what_the_payloads_derive(warehouse, monkeyp
     assert {r for r, v in versions.iter_rows() if v is None} == dirty_ids
     assert set(versions["parser_version"]) == {PARSER_VERSION, None}
     typed = warehouse.read("select request_id, count(*) as n from page_profiles group by request_id")
+    assert set(warehouse.read("select parser_version from page_profiles")["parser_version"]) == {
+        PARSER_VERSION
+    }
     assert set(typed["request_id"]) == set(versions["request_id"]) - dirty_ids
     assert typed["n"].sum() == len(clean) * (6 if platform == "twitter" else 5)
     stale = "req-0005"
     warehouse.execute("update raw_searches set parser_version = 'older' where request_id = $1", [stale])
-    warehouse.execute("update page_profiles set name = 'STALE ROW' where request_id = $1", [stale])
+    warehouse.execute(
+        "update page_profiles set name = 'STALE ROW', parser_version = 'older' where request_id = $1", [stale]
+    )
 
     result = dg.materialize(
         assets(["profiles"]), partition_key=partition_key(DAY, platform), resources={"warehouse": warehouse}

@@ -19,11 +19,11 @@ import polars as pl
 from resources.platforms.quarantine import PAGE, PAGE_INDEX, ParsedRows, quarantine
 from resources.platforms.raw_pages import profiles_from_page
 from scout_contract.errors import PayloadError
-from scout_contract.tables import PAGE_PROFILES, QUARANTINED_ROWS, polars_schema
+from scout_contract.tables import APPEARANCE_COLUMNS, QUARANTINED_ROWS, polars_schema
 
 PAGE_COLUMNS = ("request_id", "keyword", "page", "payload", "hydration_payload", "fetched_at")
 # One appearance: the profile row plus where and when it was seen (the ``page_profiles`` table).
-APPEARANCE_SCHEMA = polars_schema(PAGE_PROFILES.columns)
+APPEARANCE_SCHEMA = polars_schema(APPEARANCE_COLUMNS)
 QUARANTINE_SCHEMA = polars_schema(QUARANTINED_ROWS.columns)
 
 

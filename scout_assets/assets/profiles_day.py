@@ -204,9 +204,8 @@ def appearance_batches(
     columns = ", ".join(f'"{name}"' for name in APPEARANCE_SCHEMA)
     with warehouse.transaction() as tx:
         for frame in tx.read_batches(
-            f"select {columns} from page_profiles where partition_date = $1 and platform = $2 and request_id in "
-            "(select request_id from raw_searches where partition_date = $1 and platform = $2 "
-            "and parser_version = $3)",
+            f"select {columns} from page_profiles where partition_date = $1 and platform = $2 "
+            "and parser_version = $3",
             [day, platform, PARSER_VERSION],
             rows=BUCKET_ROWS,
         ):
