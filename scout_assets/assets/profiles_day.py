@@ -170,7 +170,7 @@ def _advance(
 def _settle_dropped(tx: WarehouseTransaction, platform: str, before: pl.Series, now: pl.Series) -> None:
     """Accounts this partition held before and no longer does: rebuilt from their other days
     (a re-run of a day between two others), and only those found on no day lose their row."""
-    gone = sorted(set(before.to_list()) - set(now.to_list())) if before.len() else []
+    gone = sorted(before.filter(~before.is_in(now.implode())).unique().to_list())
     kept = _current_of(tx, platform, gone)
     tx.upsert("profiles", kept)
     for platform_id in sorted(set(gone) - set(kept["platform_id"])):
