@@ -5,8 +5,9 @@ grouped and merged with the stored rows (``profiles`` peaked at 3.7 GB doing it 
 Everything ``profiles`` derives is per account, so the day can be cut by account: rows go to
 the bucket of their ``platform_id``'s hash as they are read, and each bucket is then derived
 alone. Memory holds one batch while splitting and one bucket while deriving (the classic
-grace-hash partitioning). Buckets live as Arrow IPC files in a temporary folder of the run,
-gone when it ends.
+grace-hash partitioning). Buckets live as LZ4-compressed Arrow IPC files in a temporary folder
+of the run (``TMPDIR``), gone when it ends: at most 313 MB for a 1 M-profile day (1,010 MB
+uncompressed, which measured no faster end to end).
 """
 
 from __future__ import annotations
