@@ -256,6 +256,8 @@ def test_a_partition_replaced_chunk_by_chunk_holds_every_chunk_and_a_bad_chunk_r
         partition(warehouse, "keywords", DAY1, "bluesky"), sorted_by_key(pl.concat(chunks), "keywords")
     )
 
+    with pytest.raises(ValueError, match="chunks that share a key"):  # the second chunk repeats "k0-1"
+        warehouse.replace_partition("keywords", [chunks[0], keyword_rows(DAY1, "bluesky", ["k0-1"])], where)
     stray = keyword_rows(DAY2, "bluesky", ["elsewhere"])  # not of this partition
     with pytest.raises(ValueError, match="partition"):
         warehouse.replace_partition("keywords", [before, stray], where)

@@ -50,8 +50,9 @@ class WarehouseTransaction:
         ``where`` names exactly the table's partition columns and every row of ``frame``
         must belong to it, so re-running a partition replaces it and touches nothing else.
         ``frame`` may also be an iterable of frames, for a partition too large to hold at once:
-        the partition is emptied once and each chunk is loaded as it comes. Keys are checked
-        within each chunk, so the chunks must not share a key (split the rows by key).
+        the partition is emptied once and each chunk is loaded as it comes. A key is unique
+        across the chunks too (checked by the hashes of the keys already loaded: DuckDB stores
+        the large tables without a key index), so split the rows by key.
         """
         spec = declared_table(table)
         address = partition_filter(spec, where)
@@ -59,12 +60,18 @@ class WarehouseTransaction:
         chunks = iter([frame] if isinstance(frame, pl.DataFrame) else frame)
         first = self._checked(spec, next(chunks, pl.DataFrame(schema=polars_schema(spec.columns))), address)
         target = self._guard(what, lambda: self._session.empty_partition(spec, address))
-        written = 0
+        loaded = pl.Series("key_hash", [], dtype=pl.UInt64)
         for chunk in itertools.chain([first], (self._checked(spec, c, address) for c in chunks)):
+            keys = chunk.select(spec.key).hash_rows(seed=0)
+            if loaded.len() and keys.is_in(loaded.implode()).any():
+                raise ValueError(
+                    f"table {spec.name!r}: partition {_describe_where(address)} was given in chunks that share "
+                    "a key; split the rows by key"
+                )
             if chunk.height:
                 self._guard(what, functools.partial(self._session.load, spec, chunk, into=target))
-            written += chunk.height
-        return written
+            loaded = loaded.append(keys)
+        return loaded.len()
 
     @staticmethod
     def _checked(spec: Table, frame: pl.DataFrame, address: Mapping[str, Any]) -> pl.DataFrame:
