@@ -193,6 +193,23 @@ def test_ensure_schema_adds_columns_declared_later_and_keeps_rows(bare_warehouse
     )
 
 
+def test_a_large_table_created_with_its_key_index_before_takes_every_write(bare_warehouse: Warehouse) -> None:
+    """A warehouse from before keeps the PRIMARY KEY of ``profiles`` (ensure_schema never converts):
+    the key-keeping writes (delete then insert in one transaction) work on it too."""
+    profiles = table("profiles")
+    keyed = Table(name=profiles.name, columns=profiles.columns, key=profiles.key)  # not bulk: indexed
+    bare_warehouse.execute(sql.create_table(_dialect(bare_warehouse), keyed))
+    bare_warehouse.ensure_schema()
+
+    def row(handle: str) -> pl.DataFrame:
+        return frame_of("profiles", [{"platform": "twitter", "platform_id": "42", "handle": handle}])
+
+    for handle in ("ada", "ada_l", "ada_l"):
+        assert bare_warehouse.upsert("profiles", row(handle)) == 1
+    assert bare_warehouse.append("profiles", row("other")) == 0
+    assert bare_warehouse.read("select platform_id, handle from profiles").rows() == [("42", "ada_l")]
+
+
 def test_ensure_schema_refuses_a_column_stored_with_another_type(bare_warehouse: Warehouse) -> None:
     full = table("keywords")
     drifted = Table(
