@@ -18,7 +18,9 @@ differ only in ids and handles, which the parsers read like any other text.
 2. with ``--chain``: the pages are stored in ``raw_searches`` of a warehouse (a new DuckDB file
    unless ``--warehouse`` names one), then ``profiles`` -> ``has_scores`` -> ``profiles_to_score``
    -> the dbt marts are materialized for that day, each stage in a child process of its own, so
-   its wall time and peak RSS (the child's own ``VmHWM``) are its own.
+   its wall time and peak RSS (the child's own ``VmHWM``) are its own; "stage s" leaves out the
+   child's start-up and imports, "process s" does not. Then the whole chain runs again in one
+   child (a re-run of the day, one start-up), as a run with the in-process executor would.
 
 No thresholds: this prints numbers; docs/performance.md compares them with issue 13's goals.
 """
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -200,7 +203,8 @@ def bench_derivation(
 
         def run() -> dict[str, float | pl.DataFrame]:
             wall, cpu = time.perf_counter(), time.process_time()
-            appearances = pl.concat(rows for rows, _ in appearance_batches(warehouse, DAY, args.platform))
+            batches = appearance_batches(warehouse, DAY, args.platform)
+            appearances = pl.concat((rows for rows, _ in batches), rechunk=False)  # no copy of the day
             read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
             scored = score_profiles(
                 appearances.select(name for name, _ in PROFILE_COLUMNS), config, day_end(DAY)
@@ -253,14 +257,18 @@ def store_pages(url: str, platform: str, pages: pl.DataFrame) -> None:
 
 
 def run_stage(stage: str, url: str, platform: str) -> None:
-    """Materialize one stage for the day, in this (child) process; prints its own seconds
-    (without the process start and imports) as the last line."""
+    """Materialize one stage for the day (``chain``: all of them, in order) in this (child)
+    process; prints their seconds, without the process start and the imports, as the last line."""
+    materialize = _stage_runner(url, platform)
     start = time.perf_counter()
-    _materialize(stage, url, platform)
+    for name in STAGES if stage == "chain" else (stage,):
+        materialize(name)
     print(f"{STAGE_SECONDS} {time.perf_counter() - start:.3f} {own_peak_rss_mb():.0f}")
 
 
-def _materialize(stage: str, url: str, platform: str) -> None:
+def _stage_runner(url: str, platform: str) -> Callable[[str], None]:
+    """Import what the stages need (start-up, not timed: 2-4 s, the dbt assets load their
+    manifest) and return the function that materializes one stage."""
     import dagster as dg
 
     from resources.warehouse import Warehouse
@@ -274,19 +282,24 @@ def _materialize(stage: str, url: str, platform: str) -> None:
 
     definitions = {"profiles": profiles, "has_scores": has_scores, "profiles_to_score": profiles_to_score}
     warehouse = Warehouse(url=url)
-    if stage == "marts":
-        resources = {"warehouse": warehouse, "dbt": build_dbt_resource(current_settings().marts_schema)}
-        # the other models first: the incremental marts read their staging views
-        for definition, key in ((scout_dbt_models, None), (scout_dbt_incremental, DAY.isoformat())):
-            result = dg.materialize([definition], partition_key=key, resources=resources)
-            if not result.success:
-                raise SystemExit(f"stage {stage} failed")
-        return
-    result = dg.materialize(
-        [definitions[stage]], partition_key=partition_key(DAY, platform), resources={"warehouse": warehouse}
-    )
-    if not result.success:
-        raise SystemExit(f"stage {stage} failed")
+
+    def materialize(stage: str) -> None:
+        if stage == "marts":
+            resources = {"warehouse": warehouse, "dbt": build_dbt_resource(current_settings().marts_schema)}
+            # the other models first: the incremental marts read their staging views
+            for definition, key in ((scout_dbt_models, None), (scout_dbt_incremental, DAY.isoformat())):
+                if not dg.materialize([definition], partition_key=key, resources=resources).success:
+                    raise SystemExit(f"stage {stage} failed")
+            return
+        result = dg.materialize(
+            [definitions[stage]],
+            partition_key=partition_key(DAY, platform),
+            resources={"warehouse": warehouse},
+        )
+        if not result.success:
+            raise SystemExit(f"stage {stage} failed")
+
+    return materialize
 
 
 def child(stage: str, url: str, platform: str, extra: list[str]) -> tuple[float, float, float]:
@@ -325,7 +338,16 @@ def run_chain(args: argparse.Namespace, url: str) -> None:
         elapsed, own, rss = child(stage, url, args.platform, extra)
         total += own
         print(f"{stage:<20}{elapsed:>11.1f}{own:>9.1f}{rss:>13,.0f}")
-    print(f"chain from stored pages to marts: {total:.1f} s of stage time (process start-up excluded)")
+    print(
+        f"chain from stored pages to marts: {total:.1f} s of stage time (process start-up and imports excluded)"
+    )
+    # Once more in one process, as a run with the in-process executor does it: one start-up. It is
+    # a re-run of the day, the common case (today is re-derived after every search).
+    elapsed, own, rss = child("chain", url, args.platform, extra)
+    print(
+        f"the same chain again, all stages in one process (a re-run of the day): {elapsed:.1f} s in all, "
+        f"{own:.1f} s of stage time, peak RSS {rss:,.0f} MB"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chain", action="store_true", help="also time the asset chain on a warehouse")
     parser.add_argument("--chain-only", action="store_true", help="time the asset chain only")
     parser.add_argument("--warehouse", help="warehouse URL for --chain (default: a new DuckDB file)")
-    parser.add_argument("--stage", choices=("store", *STAGES), help=argparse.SUPPRESS)  # child processes
+    parser.add_argument("--stage", choices=("store", "chain", *STAGES), help=argparse.SUPPRESS)  # children
     args = parser.parse_args(argv)
     if args.profiles < 1 or args.repeats < 1 or args.reference_profiles < 1 or args.seed_pages < 1:
         parser.error("--profiles, --repeats, --reference-profiles and --seed-pages must be at least 1")
