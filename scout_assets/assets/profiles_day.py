@@ -60,60 +60,21 @@ def derive_partition(
     Returns its counters and a few of its quarantine entries (for the metadata sample).
     ``parse`` reads the pages not parsed at fetch (tests pass the per-row reference).
     """
-    where = {"partition_date": day, "platform": platform}
     with tempfile.TemporaryDirectory(prefix="scout-profiles-") as spill:
         folder = Path(spill)
         count = bucket_count(_expected_rows(warehouse, day, platform))
-        appearances = AccountBuckets(folder, "appearances", count, APPEARANCE_SCHEMA)
-        pages: set[str] = set()
-        held: list[pl.DataFrame] = []
-        for rows, entries in appearance_batches(warehouse, day, platform, parse):
-            appearances.add(rows)
-            pages.update(rows["request_id"].unique().to_list())
-            held.append(entries)
-        quarantined = pl.concat(held) if held else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-
+        appearances, quarantined, pages = _split_appearances(warehouse, day, platform, parse, folder, count)
         snapshots = AccountBuckets(folder, "snapshots", count, polars_schema(PROFILE_SNAPSHOTS.columns))
         sightings = AccountBuckets(folder, "sightings", count, polars_schema(PROFILE_SIGHTINGS.columns))
         for bucket in range(count):
             seen = appearances.read(bucket)
             snapshots.add(snapshots_from_sightings(seen))
             sightings.add(sightings_from_appearances(seen))
-
-        tally: Counter[str] = Counter()
-        with warehouse.transaction() as tx:
-            before = tx.read(
-                "select platform_id from profile_snapshots where partition_date = $1 and platform = $2",
-                [day, platform],
-            )
-            tx.replace_partition("profile_snapshots", (snapshots.read(b) for b in range(count)), where)
-            tx.replace_partition("profile_sightings", (sightings.read(b) for b in range(count)), where)
-            tx.replace_partition(QUARANTINED_ROWS.name, quarantined, where)
-            stored = AccountBuckets(folder, "stored", count, polars_schema(PROFILES.columns))
-            for frame in tx.read_batches(
-                f"select {', '.join(PROFILES.column_names)} from profiles where platform = $1 and platform_id in "
-                "(select platform_id from profile_snapshots where platform = $1 and partition_date = $2)",
-                [platform, day],
-                rows=BUCKET_ROWS,
-            ):
-                stored.add(frame)
-            day_ids = []
-            for bucket in range(count):
-                day_snapshots = snapshots.read(bucket)
-                tally.update(
-                    _advance(tx, day, platform, stored.read(bucket), day_snapshots, sightings.read(bucket))
-                )
-                day_ids.append(day_snapshots["platform_id"])
-            _settle_dropped(
-                tx,
-                platform,
-                before["platform_id"],
-                pl.concat(day_ids) if day_ids else pl.Series([], dtype=pl.String),
-            )
+        tally = _write_day(warehouse, day, platform, snapshots, sightings, quarantined, folder)
 
     severities = quarantined["severity"]
     counts = {
-        "pages_read": len(pages),
+        "pages_read": pages,
         "rows_in": appearances.rows,
         "rows_out": snapshots.rows,
         "new_profiles": tally["new_profiles"],
@@ -128,6 +89,63 @@ def derive_partition(
         "platform", "keyword", "request_id", "row_index", "field", "severity", "reason"
     )
     return counts, sample.to_dicts()
+
+
+def _split_appearances(
+    warehouse: Warehouse, day: date, platform: str, parse: PageParser, folder: Path, count: int
+) -> tuple[AccountBuckets, pl.DataFrame, int]:
+    """The day's appearances split into ``count`` account buckets, its quarantine entries, and
+    how many pages gave rows."""
+    appearances = AccountBuckets(folder, "appearances", count, APPEARANCE_SCHEMA)
+    pages: set[str] = set()
+    held: list[pl.DataFrame] = []
+    for rows, entries in appearance_batches(warehouse, day, platform, parse):
+        appearances.add(rows)
+        pages.update(rows["request_id"].unique().to_list())
+        held.append(entries)
+    quarantined = pl.concat(held) if held else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    return appearances, quarantined, len(pages)
+
+
+def _write_day(
+    warehouse: Warehouse,
+    day: date,
+    platform: str,
+    snapshots: AccountBuckets,
+    sightings: AccountBuckets,
+    quarantined: pl.DataFrame,
+    folder: Path,
+) -> Counter[str]:
+    """In one transaction: replace the partition's snapshots, sightings and quarantine entries,
+    then advance the current row of every account it touches, a bucket at a time."""
+    where = {"partition_date": day, "platform": platform}
+    count = snapshots.count
+    tally: Counter[str] = Counter()
+    with warehouse.transaction() as tx:
+        before = tx.read(
+            "select platform_id from profile_snapshots where partition_date = $1 and platform = $2",
+            [day, platform],
+        )
+        tx.replace_partition("profile_snapshots", (snapshots.read(b) for b in range(count)), where)
+        tx.replace_partition("profile_sightings", (sightings.read(b) for b in range(count)), where)
+        tx.replace_partition(QUARANTINED_ROWS.name, quarantined, where)
+        stored = AccountBuckets(folder, "stored", count, polars_schema(PROFILES.columns))
+        for frame in tx.read_batches(
+            f"select {', '.join(PROFILES.column_names)} from profiles where platform = $1 and platform_id in "
+            "(select platform_id from profile_snapshots where platform = $1 and partition_date = $2)",
+            [platform, day],
+            rows=BUCKET_ROWS,
+        ):
+            stored.add(frame)
+        day_ids = [pl.Series("platform_id", [], dtype=pl.String)]
+        for bucket in range(count):
+            day_snapshots = snapshots.read(bucket)
+            tally.update(
+                _advance(tx, day, platform, stored.read(bucket), day_snapshots, sightings.read(bucket))
+            )
+            day_ids.append(day_snapshots["platform_id"])
+        _settle_dropped(tx, platform, before["platform_id"], pl.concat(day_ids))
+    return tally
 
 
 def _advance(
