@@ -105,16 +105,23 @@ def day_pages(platform: str, bodies: list[tuple[str, str | None]], profiles: int
 
 
 def parse_and_score(pages: pl.DataFrame, platform: str, parse, config) -> dict[str, float | pl.DataFrame]:
-    """Wall and CPU seconds (all threads) of parsing, and of parsing + scoring, ``PAGE_BATCH`` pages
-    at a time, with the scores. CPU time is what the run cost on a machine shared with others."""
+    """Parsing ``PAGE_BATCH`` pages at a time, then scoring, timed by :func:`read_and_score`."""
+    return read_and_score(
+        lambda: pl.concat([parse(batch, DAY, platform)[0] for batch in pages.iter_slices(PAGE_BATCH)]), config
+    )
+
+
+def read_and_score(read: Callable[[], pl.DataFrame], config) -> dict[str, float | pl.DataFrame]:
+    """Wall and CPU seconds (all threads) of ``read`` (the day's appearances) and of reading +
+    scoring, with the scores. CPU time is what the run cost on a machine shared with others."""
     wall, cpu = time.perf_counter(), time.process_time()
-    appearances = pl.concat([parse(batch, DAY, platform)[0] for batch in pages.iter_slices(PAGE_BATCH)])
-    parse_wall, parse_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    appearances = read()
+    read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
     scored = score_profiles(appearances.select(name for name, _ in PROFILE_COLUMNS), config, day_end(DAY))
     return {
-        "parse": parse_wall,
+        "parse": read_wall,
         "total": time.perf_counter() - wall,
-        "parse_cpu": parse_cpu,
+        "parse_cpu": read_cpu,
         "total_cpu": time.process_time() - cpu,
         "scored": scored,
     }
@@ -201,23 +208,11 @@ def bench_derivation(
         stored = time.perf_counter() - start
         warehouse = Warehouse(url=url)
 
-        def run() -> dict[str, float | pl.DataFrame]:
-            wall, cpu = time.perf_counter(), time.process_time()
+        def typed_rows() -> pl.DataFrame:
             batches = appearance_batches(warehouse, DAY, args.platform)
-            appearances = pl.concat((rows for rows, _ in batches), rechunk=False)  # no copy of the day
-            read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
-            scored = score_profiles(
-                appearances.select(name for name, _ in PROFILE_COLUMNS), config, day_end(DAY)
-            )
-            return {
-                "parse": read_wall,
-                "total": time.perf_counter() - wall,
-                "parse_cpu": read_cpu,
-                "total_cpu": time.process_time() - cpu,
-                "scored": scored,
-            }
+            return pl.concat((rows for rows, _ in batches), rechunk=False)  # no copy of the day
 
-        typed = median_run(args.repeats, run)
+        typed = median_run(args.repeats, lambda: read_and_score(typed_rows, config))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     rows = typed["scored"].height
